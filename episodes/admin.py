@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from alerts.models import Alert
+
+from .models import Episode, EpisodeEvent
+from .services import episode_acknowledge, episode_escalate, episode_resolve
+from .state_machine import IllegalTransition
+
+
+class EpisodeEventInline(admin.TabularInline):
+    """The timeline is history: read-only, never deleted."""
+
+    model = EpisodeEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "kind", "actor", "source", "from_state", "to_state", "message", "data"]
+    readonly_fields = fields
+    ordering = ["at", "id"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Episode | None = None) -> bool:
+        return False
+
+
+class AlertInline(admin.TabularInline):
+    model = Alert
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "recipient", "level", "channel", "state", "attempts", "acknowledged_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Episode | None = None) -> bool:
+        return False
+
+
+@admin.register(Episode)
+class EpisodeAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "wearer",
+        "kind",
+        "severity",
+        "state",
+        "source",
+        "score",
+        "started_at",
+        "acknowledged_by",
+        "resolution",
+    ]
+    list_filter = ["state", "kind", "severity", "source", "resolution", "started_at"]
+    search_fields = ["wearer__email", "wearer__display_name", "explanation"]
+    list_select_related = ["wearer", "acknowledged_by"]
+    date_hierarchy = "started_at"
+    inlines = [EpisodeEventInline, AlertInline]
+    readonly_fields = [
+        "wearer", "kind", "severity", "state", "source", "score", "explanation", "started_at", "updated_at",
+        "acknowledged_at", "acknowledged_by", "resolved_at", "resolved_by", "resolution", "resolution_note",
+        "location", "zone",
+    ]  # fmt: skip
+    actions = ["acknowledge", "escalate", "resolve_recovered", "resolve_false_alarm", "resolve_handled"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # episodes open through detection, the API or SOS, never by hand-editing rows
+
+    def has_delete_permission(self, request: HttpRequest, obj: Episode | None = None) -> bool:
+        return False
+
+    def _each(self, request: HttpRequest, queryset: QuerySet[Episode], action, verb: str) -> None:
+        done, refused = 0, []
+        for episode in queryset:
+            try:
+                done += bool(action(episode))
+            except IllegalTransition as exc:
+                refused.append(f"#{episode.id}: {exc}")
+        self.message_user(request, f"{verb} {done} episode(s).", messages.SUCCESS)
+        if refused:
+            self.message_user(request, "Refused: " + "; ".join(refused), messages.WARNING)
+
+    @admin.action(description="Acknowledge (I am handling it)")
+    def acknowledge(self, request: HttpRequest, queryset: QuerySet[Episode]) -> None:
+        self._each(request, queryset, lambda e: episode_acknowledge(episode=e, by=request.user), "Acknowledged")
+
+    @admin.action(description="Escalate to caregivers now")
+    def escalate(self, request: HttpRequest, queryset: QuerySet[Episode]) -> None:
+        self._each(
+            request,
+            queryset,
+            lambda e: episode_escalate(episode=e, reason="Escalated from admin.", actor=request.user),
+            "Escalated",
+        )
+
+    def _resolve(self, request: HttpRequest, queryset: QuerySet[Episode], resolution: str) -> None:
+        self._each(
+            request,
+            queryset,
+            lambda e: episode_resolve(episode=e, by=request.user, resolution=resolution, note="Resolved from admin."),
+            "Resolved",
+        )
+
+    @admin.action(description="Resolve: recovered")
+    def resolve_recovered(self, request: HttpRequest, queryset: QuerySet[Episode]) -> None:
+        self._resolve(request, queryset, Episode.Resolution.RECOVERED)
+
+    @admin.action(description="Resolve: false alarm")
+    def resolve_false_alarm(self, request: HttpRequest, queryset: QuerySet[Episode]) -> None:
+        self._resolve(request, queryset, Episode.Resolution.FALSE_ALARM)
+
+    @admin.action(description="Resolve: handled by caregiver")
+    def resolve_handled(self, request: HttpRequest, queryset: QuerySet[Episode]) -> None:
+        self._resolve(request, queryset, Episode.Resolution.HANDLED_BY_CAREGIVER)
+
+
+@admin.register(EpisodeEvent)
+class EpisodeEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "episode", "kind", "actor", "source", "from_state", "to_state", "message"]
+    list_filter = ["kind", "source"]
+    search_fields = ["episode__wearer__email", "message"]
+    list_select_related = ["episode__wearer", "actor"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: EpisodeEvent | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: EpisodeEvent | None = None) -> bool:
+        return False

@@ -1,0 +1,211 @@
+"""Every write about episodes. Each transition is a conditional UPDATE (exactly one racer wins, no
+row locks), recorded in the timeline in the same transaction, and broadcast after commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from groups.selectors import group_ids_of_wearer
+from pulsera.realtime import broadcast_on_commit, group_feed_name
+from zones.geometry import GeometryError, point_validate
+from zones.models import Zone
+
+from . import state_machine as sm
+from .models import Episode, EpisodeEvent
+
+
+def episode_payload(episode: Episode, event: str) -> dict[str, Any]:
+    return {
+        "kind": event,
+        "episode": {
+            "id": episode.id,
+            "wearer_id": episode.wearer_id,
+            "kind": episode.kind,
+            "severity": episode.severity,
+            "state": episode.state,
+            "started_at": episode.started_at.isoformat(),
+        },
+    }
+
+
+def _broadcast(episode: Episode, event: str) -> None:
+    payload = episode_payload(episode, event)
+    for group_id in group_ids_of_wearer(episode.wearer_id):
+        broadcast_on_commit(group_feed_name(group_id), payload)
+
+
+def _actor_source(actor: User | None, episode: Episode) -> str:
+    if actor is None:
+        return "system"
+    return "wearer" if actor.id == episode.wearer_id else "responder"
+
+
+@transaction.atomic
+def episode_open(
+    *,
+    wearer: User,
+    kind: str,
+    source: str,
+    severity: str = Episode.Severity.MEDIUM,
+    actor: User | None = None,
+    score: float | None = None,
+    explanation: str = "",
+    location: dict[str, Any] | None = None,
+    zone: Zone | None = None,
+) -> tuple[Episode, bool]:
+    """Open an episode, or add evidence to the active one of the same wearer and kind.
+
+    Returns (episode, created). New evidence may raise the severity, never lower it. Safe under
+    concurrency: the partial unique index lets only one active episode per (wearer, kind) exist.
+    """
+    if location is not None:
+        try:
+            point_validate(location)
+        except GeometryError as exc:
+            raise ValidationError({"location": str(exc)}) from exc
+    active = Episode.objects.select_for_update().filter(wearer=wearer, kind=kind).exclude(state=sm.RESOLVED).first()
+    if active is None:
+        try:
+            with transaction.atomic():
+                episode = Episode.objects.create(
+                    wearer=wearer,
+                    kind=kind,
+                    source=source,
+                    severity=severity,
+                    score=score,
+                    explanation=explanation,
+                    location=location,
+                    zone=zone,
+                )
+        except IntegrityError:
+            # Another process opened it a moment ago: treat this call as new evidence for it.
+            active = Episode.objects.select_for_update().get(wearer=wearer, kind=kind, state__in=sm.ACTIVE_STATES)
+        else:
+            EpisodeEvent.objects.create(
+                episode=episode,
+                at=episode.started_at,
+                kind=EpisodeEvent.Kind.OPENED,
+                actor=actor,
+                source=source,
+                to_state=episode.state,
+                message=explanation,
+                data={"severity": severity, "score": score},
+            )
+            _broadcast(episode, "episode.opened")
+            return episode, True
+    _evidence_add(episode=active, severity=severity, score=score, explanation=explanation, source=source, actor=actor)
+    return active, False
+
+
+def _evidence_add(
+    *, episode: Episode, severity: str, score: float | None, explanation: str, source: str, actor: User | None
+) -> None:
+    fields = []
+    if Episode.SEVERITY_RANK[severity] > Episode.SEVERITY_RANK[episode.severity]:
+        episode.severity = severity
+        fields.append("severity")
+    if score is not None and (episode.score is None or score > episode.score):
+        episode.score = score
+        fields.append("score")
+    episode.save(update_fields=[*fields, "updated_at"])
+    EpisodeEvent.objects.create(
+        episode=episode,
+        kind=EpisodeEvent.Kind.EVIDENCE,
+        actor=actor,
+        source=source,
+        message=explanation,
+        data={"severity": severity, "score": score},
+    )
+    _broadcast(episode, "episode.updated")
+
+
+def _transition(
+    *, episode: Episode, target: str, event: str, actor: User | None, message: str = "", **updates: Any
+) -> bool:
+    """Move `episode` to `target` if its current state allows it. Returns True if this call did it,
+    False if the episode is already in `target` (someone else was first: nothing changes).
+
+    Raises IllegalTransition when the current state never leads to `target` (e.g. acknowledging a
+    resolved episode).
+    """
+    current = Episode.objects.filter(id=episode.id).values_list("state", flat=True).first()
+    if current is None:
+        raise Episode.DoesNotExist
+    if current == target:
+        episode.refresh_from_db()
+        return False
+    sm.transition_check(current, target)
+    won = Episode.objects.filter(id=episode.id, state=current).update(
+        state=target, updated_at=timezone.now(), **updates
+    )
+    if not won:
+        # The state changed under us; decide again against the new state.
+        return _transition(episode=episode, target=target, event=event, actor=actor, message=message, **updates)
+    episode.refresh_from_db()
+    EpisodeEvent.objects.create(
+        episode=episode,
+        kind=event,
+        actor=actor,
+        source=_actor_source(actor, episode),
+        from_state=current,
+        to_state=target,
+        message=message,
+        data={k: v for k, v in updates.items() if isinstance(v, str)},
+    )
+    _broadcast(episode, f"episode.{event}")
+    return True
+
+
+@transaction.atomic
+def episode_acknowledge(*, episode: Episode, by: User, message: str = "") -> bool:
+    """A responder takes the episode; escalation stops at its next step.
+
+    Returns False, changing nothing, if it is already acknowledged (someone else was first).
+    Raises IllegalTransition if it is resolved.
+    """
+    return _transition(
+        episode=episode,
+        target=sm.ACKNOWLEDGED,
+        event=EpisodeEvent.Kind.ACKNOWLEDGED,
+        actor=by,
+        message=message,
+        acknowledged_by=by,
+        acknowledged_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def episode_escalate(*, episode: Episode, reason: str, actor: User | None = None) -> bool:
+    """Start (or resume) paging caregivers. Returns False if it is already escalating."""
+    return _transition(
+        episode=episode, target=sm.ESCALATING, event=EpisodeEvent.Kind.ESCALATED, actor=actor, message=reason
+    )
+
+
+@transaction.atomic
+def episode_resolve(*, episode: Episode, by: User | None, resolution: str, note: str = "") -> bool:
+    """Close the episode with a resolution. Returns False if it was already resolved (by anyone)."""
+    if resolution not in Episode.Resolution.values:
+        raise ValidationError({"resolution": f"Choose one of: {', '.join(Episode.Resolution.values)}."})
+    return _transition(
+        episode=episode,
+        target=sm.RESOLVED,
+        event=EpisodeEvent.Kind.RESOLVED,
+        actor=by,
+        message=note,
+        resolution=resolution,
+        resolution_note=note,
+        resolved_by=by,
+        resolved_at=timezone.now(),
+    )
+
+
+def episode_note_add(*, episode: Episode, by: User, message: str) -> EpisodeEvent:
+    return EpisodeEvent.objects.create(
+        episode=episode, kind=EpisodeEvent.Kind.NOTE, actor=by, source=_actor_source(by, episode), message=message
+    )

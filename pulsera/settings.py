@@ -1,0 +1,275 @@
+"""Pulsera settings: one file for every environment, everything read from the environment.
+
+Every variable read here is documented in `.env.example`. A local `.env` file is read for
+convenience; real environment variables win over it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"  # local state for the embedded defaults (SQLite, embedded Redis); gitignored
+
+env = environ.Env()
+if (BASE_DIR / ".env").exists():
+    env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# ---------------------------------------------------------------------------------------------------
+# CORE
+# ---------------------------------------------------------------------------------------------------
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+
+# Only a debug (developer) process may fall back to a throwaway key; anything else refuses to start.
+_DEV_SECRET_KEY = "django-insecure-pulsera-development-only-key-never-use-in-production"
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. Production settings refuse to start without a secret key: "
+            "set DJANGO_SECRET_KEY (50+ random characters), or set DJANGO_DEBUG=true for local development."
+        )
+    SECRET_KEY = _DEV_SECRET_KEY
+
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+
+INSTALLED_APPS = [
+    "daphne",  # must precede staticfiles: `runserver` becomes the ASGI server
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "django_celery_beat",
+    "accounts",
+    "groups",
+    "vitals",
+    "inference",
+    "episodes",
+    "alerts",
+    "zones",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "pulsera.urls"
+ASGI_APPLICATION = "pulsera.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_USER_MODEL = "accounts.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# ---------------------------------------------------------------------------------------------------
+# DATABASES
+# ---------------------------------------------------------------------------------------------------
+# Unset DATABASE_URL means the embedded default: SQLite under var/. PostgreSQL is production.
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'pulsera.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(exist_ok=True)
+    # Daphne, the worker and beat write concurrently in `make run`: WAL + IMMEDIATE transactions
+    # + a generous busy timeout keep SQLite from answering "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    # Under ASGI, persistent connections leak across threads; keep per-request connections
+    # and let the health check drop broken ones.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# ---------------------------------------------------------------------------------------------------
+# REDIS: Celery broker, channel layer, cache
+# ---------------------------------------------------------------------------------------------------
+# `make run` starts an embedded Redis and sets REDIS_URL for its processes when it is unset.
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+
+CHANNEL_LAYERS = {
+    "default": {
+        # The pub/sub layer fans out ~5x faster than RedisChannelLayer here and survives a Redis
+        # restart. It is at-most-once: alerts always live in the database as well.
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL]},
+    }
+}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "pulsera",
+    }
+}
+
+# ---------------------------------------------------------------------------------------------------
+# CELERY
+# ---------------------------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
+CELERY_RESULT_EXPIRES = 3600
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+# A task is acknowledged only once it has run, so a worker that dies mid-task loses nothing.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {
+    # https://crontab.guru/#7_*_*_*_* : hourly, off the full hour
+    "groups-invitations-expire": {
+        "task": "groups.tasks.invitations_expire",
+        "schedule": 3600.0,
+    },
+}
+
+# ---------------------------------------------------------------------------------------------------
+# HTTP API
+# ---------------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "pulsera.lib.pagination.DefaultPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "pulsera.lib.api_errors.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"login": env.str("PULSERA_LOGIN_RATE", default="20/min")},
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Pulsera API",
+    "DESCRIPTION": (
+        "Real-time health-safety network. People authenticate with `Authorization: Bearer <token>` "
+        "(from `POST /api/v1/auth/token/`); watches with `Authorization: Device <device token>`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# The largest request body Django will read (bulk ingest included); larger ones answer 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("PULSERA_MAX_REQUEST_BYTES", default=1_048_576)
+
+CORS_ALLOWED_ORIGINS = env.list("ALLOWED_ORIGINS", default=[])
+CSRF_TRUSTED_ORIGINS = CORS_ALLOWED_ORIGINS
+
+# ---------------------------------------------------------------------------------------------------
+# STATIC FILES (served by WhiteNoise from Daphne; no separate web server needed)
+# ---------------------------------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = DEBUG
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# ---------------------------------------------------------------------------------------------------
+# SECURITY (production values unless DEBUG; `manage.py check --deploy` is clean with them)
+# ---------------------------------------------------------------------------------------------------
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# ---------------------------------------------------------------------------------------------------
+# EMAIL
+# ---------------------------------------------------------------------------------------------------
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Pulsera <alerts@pulsera.localhost>")
+
+# ---------------------------------------------------------------------------------------------------
+# PULSERA
+# ---------------------------------------------------------------------------------------------------
+GEMINI_API_KEY = env.str("GEMINI_API_KEY", default="")  # empty: summaries use the offline fallback
+PULSENET_CHECKPOINT_PATH = env.path(
+    "PULSENET_CHECKPOINT_PATH", default=str(BASE_DIR / "inference" / "checkpoints" / "pulsenet.pt")
+)
+ENABLE_COMMUNITY_DETECTION = env.bool("ENABLE_COMMUNITY_DETECTION", default=True)
+PULSERA_INGEST_MAX_SAMPLES = env.int("PULSERA_INGEST_MAX_SAMPLES", default=500)
+PULSERA_INGEST_MAX_FUTURE_SECONDS = env.int("PULSERA_INGEST_MAX_FUTURE_SECONDS", default=300)
+PULSERA_INVITATION_TTL_HOURS = env.int("PULSERA_INVITATION_TTL_HOURS", default=72)
+PULSERA_PUBLIC_URL = env.str("PULSERA_PUBLIC_URL", default="http://127.0.0.1:8000")
+
+# ---------------------------------------------------------------------------------------------------
+# LOGGING
+# ---------------------------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,35 @@
+"""Test settings: the real settings plus a few overrides.
+
+SQLite by default; `PULSERA_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/pulsera` runs the same
+suite on PostgreSQL (pytest-django creates and drops `test_pulsera`). Tests marked `services` use the
+real Redis at `PULSERA_TEST_REDIS_URL` (database 15 by default, so a developer's data is untouched).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "pulsera-test-secret-key-not-for-production-use-0123456789")
+os.environ.setdefault("DJANGO_DEBUG", "false")
+
+import environ  # noqa: E402
+
+from .settings import *  # noqa: E402,F403
+from .settings import REST_FRAMEWORK  # noqa: E402
+
+_env = environ.Env()
+DATABASES = {"default": _env.db("PULSERA_TEST_DATABASE_URL", default="sqlite:///:memory:")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": ""}  # in-memory
+TEST_REDIS_URL = _env.str("PULSERA_TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
+REDIS_URL = TEST_REDIS_URL
+CELERY_BROKER_URL = CELERY_RESULT_BACKEND = TEST_REDIS_URL
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+SECURE_SSL_REDIRECT = False
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"login": "1000/min"}}
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
