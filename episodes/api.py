@@ -132,6 +132,7 @@ class WearerEpisodesApi(EpisodeListCreateApi):
     """One wearer's episode history, newest first."""
 
     http_method_names = ["get", "head", "options"]
+    queryset = Episode.objects.none()  # for the schema; get_queryset() scopes it
 
     def get_queryset(self) -> QuerySet[Episode]:
         wearer = get_object_or_404(wearers_visible_to(self.request.user), id=self.kwargs["wearer_id"])
@@ -218,6 +219,7 @@ class EpisodeEventsApi(generics.ListAPIView):
     """The episode's timeline, oldest first."""
 
     serializer_class = EpisodeEventOutput
+    queryset = EpisodeEvent.objects.none()  # for the schema; get_queryset() scopes it
     filterset_fields = ["kind"]
 
     def get_queryset(self) -> QuerySet[EpisodeEvent]:

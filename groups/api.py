@@ -108,6 +108,7 @@ class GroupMembersApi(generics.ListAPIView):
     """Members of a group you belong to; admins add existing Pulsera users by email."""
 
     serializer_class = MembershipOutput
+    queryset = Membership.objects.none()  # for the schema; get_queryset() scopes it
     filterset_fields = ["role"]
 
     def get_queryset(self) -> QuerySet[Membership]:
@@ -188,6 +189,7 @@ class GroupInvitationsApi(generics.ListAPIView):
     """A group's invitations (admins only); create one to share as a code or a link."""
 
     serializer_class = InvitationOutput
+    queryset = Invitation.objects.none()  # for the schema; get_queryset() scopes it
 
     def get_queryset(self) -> QuerySet[Invitation]:
         group = _visible_group(self.request.user, self.kwargs["group_id"])
@@ -278,6 +280,7 @@ class GroupConsentsApi(generics.ListAPIView):
     """What each wearer shares with each caregiver: wearers see what they give, caregivers what they get."""
 
     serializer_class = ConsentOutput
+    queryset = Consent.objects.none()  # for the schema; get_queryset() scopes it
 
     def get_queryset(self) -> QuerySet[Consent]:
         group = _visible_group(self.request.user, self.kwargs["group_id"])

@@ -204,6 +204,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "CareGroupKindEnum": "groups.models.CareGroup.Kind",
+        "DeviceKindEnum": "vitals.models.Device.Kind",
+        "EpisodeKindEnum": "episodes.models.Episode.Kind",
+        "ZoneKindEnum": "zones.models.Zone.Kind",
+        "ZoneStatusEnum": "zones.models.Zone.Status",
+        "EpisodeStateEnum": "episodes.models.Episode.State",
+        "AlertStateEnum": "alerts.models.Alert.State",
+        "MembershipRoleEnum": "groups.models.Membership.Role",
+    },
 }
 
 # The largest request body Django will read (bulk ingest included); larger ones answer 413.

@@ -12,10 +12,10 @@ import os
 os.environ.setdefault("DJANGO_SECRET_KEY", "pulsera-test-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("DJANGO_DEBUG", "false")
 
-import environ  # noqa: E402
+import environ
 
-from .settings import *  # noqa: E402,F403
-from .settings import REST_FRAMEWORK  # noqa: E402
+from .settings import *  # noqa: F403
+from .settings import REST_FRAMEWORK
 
 _env = environ.Env()
 DATABASES = {"default": _env.db("PULSERA_TEST_DATABASE_URL", default="sqlite:///:memory:")}

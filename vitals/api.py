@@ -250,6 +250,7 @@ class WearerSamplesApi(generics.ListAPIView):
     """A wearer's samples, newest first (needs the wearer's history consent). Filter with since/until."""
 
     serializer_class = SampleOutput
+    queryset = VitalSample.objects.none()  # for the schema; get_queryset() scopes it
     filterset_class = SampleFilter
 
     def get_queryset(self) -> QuerySet[VitalSample]:

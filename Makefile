@@ -1,0 +1,55 @@
+# Two commands do everything on a fresh machine:
+#   make run    # .venv, install, migrate, demo data, then web + worker + beat (+ embedded Redis)
+#   make test   # .venv, install test tools, lint, then the suite on SQLite and on PostgreSQL + Redis
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/pulsera
+PIP := $(BIN)/python -m pip install --disable-pip-version-check -q
+
+.PHONY: run test test-sqlite test-postgres lint format clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	@echo "Installing requirements.txt into $(VENV) (first run takes a minute or two)..."
+	$(PIP) -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	@echo "Installing test tools..."
+	$(PIP) -r requirements-dev.txt
+	@touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/python -m pulsera.devstack
+
+test: $(VENV)/.installed-dev lint test-sqlite test-postgres
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DJANGO_DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+
+test-sqlite: $(VENV)/.installed-dev
+	@echo "== pass 1/2: the whole suite on SQLite =="
+	$(BIN)/python -m pytest
+
+# On a machine without PostgreSQL/Redis the second pass is skipped with instructions; in CI it must run.
+test-postgres: $(VENV)/.installed-dev
+	@echo "== pass 2/2: the whole suite on PostgreSQL, with real Redis, Celery and channels-redis =="
+	@if $(BIN)/python -m tests.probe "$(PG_TEST_URL)"; then \
+		PULSERA_TEST_DATABASE_URL="$(PG_TEST_URL)" $(BIN)/python -m pytest; \
+	elif [ -n "$$CI" ]; then \
+		echo "CI needs PostgreSQL and Redis on 127.0.0.1 (see above)."; exit 1; \
+	else \
+		echo "Skipped the PostgreSQL pass (see above for how to run it)."; \
+	fi
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) var
