@@ -173,7 +173,10 @@ def test_group_admin_manages_members_and_invitations(api, world):
         f"/api/v1/groups/{world.group.id}/members/", {"email": world.outsider.email, "role": "caregiver"}, format="json"
     )
     assert added.status_code == 201
-    assert client.post(f"/api/v1/groups/{world.group.id}/invitations/", {"role": "wearer"}, format="json").status_code == 201
+    assert (
+        client.post(f"/api/v1/groups/{world.group.id}/invitations/", {"role": "wearer"}, format="json").status_code
+        == 201
+    )
     assert client.get(f"/api/v1/groups/{world.group.id}/invitations/").json()["count"] == 2
     # The new caregiver now sees the wearer (consent defaults of a family group).
     assert api(world.outsider).get(f"/api/v1/wearers/{world.wearer.id}/vitals/latest/").status_code == 200
