@@ -1,0 +1,74 @@
+"""Races that only a real database with real concurrent connections can show."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from episodes.models import Episode, EpisodeEvent
+from episodes.services import episode_acknowledge, episode_open
+from vitals.models import VitalSample
+from vitals.services import samples_ingest
+from vitals.validation import ParsedBatch, SampleInput
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+RACERS = 4
+
+
+def race(target: Callable[[int], Any]) -> list[Any]:
+    """Run target(i) in RACERS threads released at the same instant; return their results."""
+    barrier = threading.Barrier(RACERS)
+    results: list[Any] = [None] * RACERS
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = target(i)
+        except Exception as exc:
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(RACERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+def test_racing_acknowledgements_have_one_winner(on_postgres, wearer, caregiver, clinician, admin_member):
+    episode, _ = episode_open(wearer=wearer, kind=Episode.Kind.FALL, source=Episode.Source.RULE)
+    people = [caregiver, clinician, admin_member, caregiver]
+    results = race(lambda i: episode_acknowledge(episode=Episode.objects.get(id=episode.id), by=people[i]))
+    assert sorted(results, key=str) == [False, False, False, True]
+    assert episode.events.filter(kind=EpisodeEvent.Kind.ACKNOWLEDGED).count() == 1
+
+
+def test_racing_detections_open_one_episode(on_postgres, wearer):
+    results = race(
+        lambda i: episode_open(wearer=wearer, kind=Episode.Kind.DESATURATION, source=Episode.Source.RULE, score=i / 10)
+    )
+    assert all(not isinstance(r, Exception) for r in results), results
+    assert len({episode.id for episode, _ in results}) == 1
+    assert [created for _, created in results].count(True) == 1
+    episode = Episode.objects.get(wearer=wearer)
+    assert episode.events.filter(kind=EpisodeEvent.Kind.EVIDENCE).count() == RACERS - 1
+    assert episode.score == 0.3  # the highest score of all the evidence
+
+
+def test_racing_resends_store_each_sample_once(on_postgres, device):
+    now = timezone.now()
+    samples = [SampleInput(sequence=s, recorded_at=now - timedelta(seconds=60 - s), heart_rate=70.0) for s in range(50)]
+    results = race(
+        lambda i: samples_ingest(device=device, batch=ParsedBatch(samples=samples, rejected=[], battery_pct=None))
+    )
+    assert all(not isinstance(r, Exception) for r in results), results
+    assert VitalSample.objects.filter(device=device).count() == 50
+    assert all(sorted(r.accepted + r.duplicates) == list(range(50)) for r in results)

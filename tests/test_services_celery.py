@@ -1,0 +1,43 @@
+"""A real Celery worker, on the real Redis broker, runs a task against the real PostgreSQL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from groups.models import Invitation
+from groups.tasks import invitations_expire as invitations_expire_task
+from tests.conftest import child_env, worker_database_url
+from tests.factories import InvitationFactory
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)  # the worker must see committed rows
+def test_a_real_worker_runs_a_task_against_the_database(on_postgres, real_redis_url):
+    InvitationFactory(expires_at=timezone.now() - timedelta(days=40))
+    kept = InvitationFactory(expires_at=timezone.now() + timedelta(days=1))
+    queue = f"pulsera-test-{uuid.uuid4().hex[:8]}"  # nothing else consumes it
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "pulsera", "worker", "-Q", queue, "-P", "solo",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
+        cwd=BASE_DIR,
+        env=child_env(DATABASE_URL=worker_database_url(), REDIS_URL=real_redis_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        result = invitations_expire_task.apply_async(queue=queue)
+        assert result.get(timeout=60) == 1
+    finally:
+        worker.terminate()
+        output = worker.communicate(timeout=30)[0].decode(errors="replace")
+    assert "groups.tasks.invitations_expire" in output
+    assert list(Invitation.objects.all()) == [kept]
