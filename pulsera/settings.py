@@ -18,6 +18,12 @@ env = environ.Env()
 if (BASE_DIR / ".env").exists():
     env.read_env(BASE_DIR / ".env", overwrite=False)
 
+
+def _is_set(name: str) -> bool:
+    """An empty value (`NAME=` copied from .env.example) means "use the default"."""
+    return bool(env.str(name, default="").strip())
+
+
 # ---------------------------------------------------------------------------------------------------
 # CORE
 # ---------------------------------------------------------------------------------------------------
@@ -112,7 +118,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # ---------------------------------------------------------------------------------------------------
 # Unset DATABASE_URL means the embedded default: SQLite under var/. PostgreSQL is production.
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'pulsera.sqlite3'}"),
+    "default": env.db("DATABASE_URL")
+    if _is_set("DATABASE_URL")
+    else env.db_url_config(f"sqlite:///{VAR_DIR / 'pulsera.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(exist_ok=True)
@@ -133,7 +141,7 @@ else:
 # REDIS: Celery broker, channel layer, cache
 # ---------------------------------------------------------------------------------------------------
 # `make run` starts an embedded Redis and sets REDIS_URL for its processes when it is unset.
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+REDIS_URL = env.str("REDIS_URL") if _is_set("REDIS_URL") else "redis://127.0.0.1:6379/0"
 
 CHANNEL_LAYERS = {
     "default": {
@@ -155,8 +163,8 @@ CACHES = {
 # ---------------------------------------------------------------------------------------------------
 # CELERY
 # ---------------------------------------------------------------------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL") if _is_set("CELERY_BROKER_URL") else REDIS_URL
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND") if _is_set("CELERY_RESULT_BACKEND") else REDIS_URL
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -263,8 +271,10 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Pulsera <alerts@puls
 # PULSERA
 # ---------------------------------------------------------------------------------------------------
 GEMINI_API_KEY = env.str("GEMINI_API_KEY", default="")  # empty: summaries use the offline fallback
-PULSENET_CHECKPOINT_PATH = env.path(
-    "PULSENET_CHECKPOINT_PATH", default=str(BASE_DIR / "inference" / "checkpoints" / "pulsenet.pt")
+PULSENET_CHECKPOINT_PATH = (
+    Path(env.str("PULSENET_CHECKPOINT_PATH"))
+    if _is_set("PULSENET_CHECKPOINT_PATH")
+    else BASE_DIR / "inference" / "checkpoints" / "pulsenet.pt"
 )
 ENABLE_COMMUNITY_DETECTION = env.bool("ENABLE_COMMUNITY_DETECTION", default=True)
 PULSERA_INGEST_MAX_SAMPLES = env.int("PULSERA_INGEST_MAX_SAMPLES", default=500)
