@@ -1,13 +1,13 @@
 # Two commands do everything on a fresh machine:
 #   make run    # .venv, install, migrate, demo data, then web + worker + beat (+ embedded Redis)
-#   make test   # .venv, install test tools, lint, then the suite on SQLite and on PostgreSQL + Redis
+#   make test   # .venv, test tools, Chromium, lint, then the suite on SQLite and on PostgreSQL + Redis
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/pulsera
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q
 
-.PHONY: run test test-sqlite test-postgres lint format clean
+.PHONY: run test test-sqlite test-postgres lint browser format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,11 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/python -m pulsera.devstack
 
-test: $(VENV)/.installed-dev lint test-sqlite test-postgres
+test: $(VENV)/.installed-dev browser lint test-sqlite test-postgres
+
+# Debian's chromium + chromedriver for the browser tests (installed with apt-get when root).
+browser:
+	@bash scripts/ensure-browser.sh
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

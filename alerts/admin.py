@@ -33,7 +33,7 @@ class AlertAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Acknowledge on the recipient's behalf")
+    @admin.action(description="Acknowledge on the recipient's behalf", permissions=["change"])
     def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
         done = sum(alert_acknowledge(alert=alert, by=request.user) for alert in queryset)
         self.message_user(request, f"Acknowledged {done} alert(s).", messages.SUCCESS)

@@ -60,6 +60,21 @@ class EpisodeAdmin(admin.ModelAdmin):
         "acknowledged_at", "acknowledged_by", "resolved_at", "resolved_by", "resolution", "resolution_note",
         "location", "zone",
     ]  # fmt: skip
+    fieldsets = (
+        (None, {"fields": (("wearer", "kind", "severity"), ("state", "source", "score"), "explanation")}),
+        (
+            "When",
+            {
+                "fields": (
+                    ("started_at", "updated_at"),
+                    ("acknowledged_at", "acknowledged_by"),
+                    ("resolved_at", "resolved_by"),
+                )
+            },
+        ),
+        ("Resolution", {"fields": ("resolution", "resolution_note")}),
+        ("Where", {"fields": (("location", "zone"),), "classes": ("collapse",)}),
+    )
     actions = ["acknowledge", "escalate", "resolve_recovered", "resolve_false_alarm", "resolve_handled"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -79,11 +94,11 @@ class EpisodeAdmin(admin.ModelAdmin):
         if refused:
             self.message_user(request, "Refused: " + "; ".join(refused), messages.WARNING)
 
-    @admin.action(description="Acknowledge (I am handling it)")
+    @admin.action(description="Acknowledge (I am handling it)", permissions=["change"])
     def acknowledge(self, request: HttpRequest, queryset: QuerySet[Episode]) -> None:
         self._each(request, queryset, lambda e: episode_acknowledge(episode=e, by=request.user), "Acknowledged")
 
-    @admin.action(description="Escalate to caregivers now")
+    @admin.action(description="Escalate to caregivers now", permissions=["change"])
     def escalate(self, request: HttpRequest, queryset: QuerySet[Episode]) -> None:
         self._each(
             request,
@@ -100,15 +115,15 @@ class EpisodeAdmin(admin.ModelAdmin):
             "Resolved",
         )
 
-    @admin.action(description="Resolve: recovered")
+    @admin.action(description="Resolve: recovered", permissions=["change"])
     def resolve_recovered(self, request: HttpRequest, queryset: QuerySet[Episode]) -> None:
         self._resolve(request, queryset, Episode.Resolution.RECOVERED)
 
-    @admin.action(description="Resolve: false alarm")
+    @admin.action(description="Resolve: false alarm", permissions=["change"])
     def resolve_false_alarm(self, request: HttpRequest, queryset: QuerySet[Episode]) -> None:
         self._resolve(request, queryset, Episode.Resolution.FALSE_ALARM)
 
-    @admin.action(description="Resolve: handled by caregiver")
+    @admin.action(description="Resolve: handled by caregiver", permissions=["change"])
     def resolve_handled(self, request: HttpRequest, queryset: QuerySet[Episode]) -> None:
         self._resolve(request, queryset, Episode.Resolution.HANDLED_BY_CAREGIVER)
 

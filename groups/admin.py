@@ -69,7 +69,7 @@ class InvitationAdmin(admin.ModelAdmin):
     def is_usable_now(self, obj: Invitation) -> bool:
         return obj.is_usable(timezone.now())
 
-    @admin.action(description="Revoke selected invitations")
+    @admin.action(description="Revoke selected invitations", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
         for invitation in queryset:
             invitation_revoke(invitation=invitation)

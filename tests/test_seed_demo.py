@@ -24,7 +24,7 @@ def test_seed_demo_is_idempotent_and_prints_the_logins(settings, tmp_path):
     out = StringIO()
     call_command("seed_demo", stdout=out)
     counts = {model: model.objects.count() for model in MODELS}
-    assert counts[User] == 8
+    assert counts[User] == 9
     assert counts[VitalSample] == 3 * 6 * 60
     assert counts[Episode] == 2
     assert "elena@pulsera.demo" in out.getvalue()

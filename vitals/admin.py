@@ -47,13 +47,13 @@ class DeviceAdmin(admin.ModelAdmin):
             return
         super().save_model(request, obj, form, change)
 
-    @admin.action(description="Rotate token (shows the new token once)")
+    @admin.action(description="Rotate token (shows the new token once)", permissions=["change"])
     def rotate_token(self, request: HttpRequest, queryset: QuerySet[Device]) -> None:
         for device in queryset:
             token = device_token_rotate(device=device)
             self.message_user(request, f"New token for {device.name} (shown once): {token}", messages.WARNING)
 
-    @admin.action(description="Revoke token (lost or retired device)")
+    @admin.action(description="Revoke token (lost or retired device)", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[Device]) -> None:
         for device in queryset:
             device_revoke(device=device)

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services import clinician_role_ensure
 from alerts.models import Alert, EscalationPolicy, EscalationStep
 from alerts.services import alert_acknowledge, alert_create
 from episodes.models import Episode
@@ -32,15 +33,16 @@ from zones.models import Zone
 
 PASSWORD = "pulsera-demo"
 PEOPLE = [
-    # email, display name, phone, time zone, staff
-    ("admin@pulsera.demo", "Pulsera Admin", "", "UTC", True),
-    ("rosa@pulsera.demo", "Rosa Garcia", "+34600100001", "Europe/Madrid", False),
-    ("elena@pulsera.demo", "Elena Garcia", "+34600100002", "Europe/Madrid", False),
-    ("marco@pulsera.demo", "Marco Garcia", "+34600100003", "Europe/Madrid", False),
-    ("dr.patel@pulsera.demo", "Dr. Amara Patel", "+34600100004", "Europe/Madrid", False),
-    ("sam@pulsera.demo", "Sam Rivera", "+34600100005", "Europe/Madrid", False),
-    ("tom@pulsera.demo", "Tom Okafor", "+34600100006", "Europe/Madrid", False),
-    ("lin@pulsera.demo", "Lin Chen", "+34600100007", "Europe/Madrid", False),
+    # email, display name, phone, time zone, admin access (superuser / clinician / none)
+    ("admin@pulsera.demo", "Pulsera Admin", "", "UTC", "superuser"),
+    ("nurse@pulsera.demo", "Nurse Kim Lee", "+34600100008", "Europe/Madrid", "clinician"),
+    ("rosa@pulsera.demo", "Rosa Garcia", "+34600100001", "Europe/Madrid", ""),
+    ("elena@pulsera.demo", "Elena Garcia", "+34600100002", "Europe/Madrid", ""),
+    ("marco@pulsera.demo", "Marco Garcia", "+34600100003", "Europe/Madrid", ""),
+    ("dr.patel@pulsera.demo", "Dr. Amara Patel", "+34600100004", "Europe/Madrid", ""),
+    ("sam@pulsera.demo", "Sam Rivera", "+34600100005", "Europe/Madrid", ""),
+    ("tom@pulsera.demo", "Tom Okafor", "+34600100006", "Europe/Madrid", ""),
+    ("lin@pulsera.demo", "Lin Chen", "+34600100007", "Europe/Madrid", ""),
 ]
 ROLES = {
     "rosa@pulsera.demo": "wears a watch; family: Elena (admin) and Marco look after her, Dr. Patel is her clinician",
@@ -50,7 +52,8 @@ ROLES = {
     "sam@pulsera.demo": "coordinator of the Maple Court community",
     "tom@pulsera.demo": "Maple Court neighbour with a watch",
     "lin@pulsera.demo": "Maple Court neighbour with a watch",
-    "admin@pulsera.demo": "staff: the clinical admin at /admin/",
+    "admin@pulsera.demo": "staff superuser: everything in the clinical admin at /admin/",
+    "nurse@pulsera.demo": "staff clinician: the admin with the 'Clinicians' role (no deletes, history read-only)",
 }
 MAPLE_COURT = {
     "type": "Polygon",
@@ -67,7 +70,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
-            people = {email: self._person(email, name, phone, tz, staff) for email, name, phone, tz, staff in PEOPLE}
+            people = {email: self._person(email, name, phone, tz, access) for email, name, phone, tz, access in PEOPLE}
             family = self._group("The Garcia family", CareGroup.Kind.FAMILY, people["elena@pulsera.demo"])
             self._member(family, people["rosa@pulsera.demo"], Membership.Role.WEARER)
             self._member(family, people["marco@pulsera.demo"], Membership.Role.CAREGIVER, 2)
@@ -104,14 +107,16 @@ class Command(BaseCommand):
 
     # ---- building blocks (each idempotent) ---------------------------------------------------
 
-    def _person(self, email: str, name: str, phone: str, tz: str, staff: bool) -> User:
+    def _person(self, email: str, name: str, phone: str, tz: str, access: str) -> User:
         user = User.objects.filter(email=email).first()
         if user is None:
             user = User.objects.create_user(
-                email=email, password=PASSWORD, display_name=name, phone=phone, time_zone=tz, is_staff=staff,
-                is_superuser=staff,
+                email=email, password=PASSWORD, display_name=name, phone=phone, time_zone=tz,
+                is_staff=bool(access), is_superuser=access == "superuser",
             )  # fmt: skip
             self.stdout.write(f"  created {email}")
+        if access == "clinician":
+            user.groups.add(clinician_role_ensure())
         return user
 
     def _group(self, name: str, kind: str, admin: User) -> CareGroup:
