@@ -98,3 +98,28 @@ def test_me_rejects_an_unknown_time_zone(api, wearer):
     response = api(wearer).patch("/api/v1/me/", {"time_zone": "Mars/Olympus"}, format="json")
     assert response.status_code == 400
     assert "time_zone" in response.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?page=abc",
+        "?page=999999",
+        "?page_size=-5",
+        "?page_size=abc",
+        "?started_after=yesterday",
+        "?wearer=abc",
+        "?state=exploded",
+        "?active=perhaps",
+        "?since=2026-13-45",
+        "?kind=" + "x" * 5000,
+    ],
+)
+@pytest.mark.parametrize(
+    "url", ["/api/v1/episodes/", "/api/v1/alerts/", "/api/v1/devices/", "/api/v1/wearers/{wearer}/vitals/"]
+)
+def test_junk_query_parameters_never_answer_500(api, world, url, query):  # noqa: F811
+    response = api(world.caregiver).get(_fill(url, world) + query)
+    assert response.status_code in (200, 400, 404), response.content[:200]
+    if response.status_code != 200:
+        assert set(response.json()["error"]) >= {"code", "message"}
