@@ -22,13 +22,18 @@ class PulseraUserChangeForm(UserChangeForm):
 
 
 class MembershipInline(admin.TabularInline):
+    """Shown here; edited on the care group's page (which keeps consent rows in step)."""
+
     model = Membership
     fk_name = "user"
     extra = 0
-    autocomplete_fields = ["group"]
     fields = ["group", "role", "escalation_order", "joined_at"]
-    readonly_fields = ["joined_at"]
-    verbose_name_plural = "Care groups"
+    readonly_fields = fields
+    can_delete = False
+    verbose_name_plural = "Care groups (edit them on the care group's page)"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(User)

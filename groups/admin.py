@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from .models import CareGroup, Consent, Invitation, Membership
-from .services import _consents_sync, invitation_revoke
+from .services import consents_sync, invitation_revoke, member_remove
 
 
 class MembershipInline(admin.TabularInline):
@@ -43,16 +44,36 @@ class CareGroupAdmin(admin.ModelAdmin):
     def save_related(self, request: HttpRequest, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
         # Memberships edited inline: keep consent rows in step, as the membership services do.
-        _consents_sync(form.instance)
+        consents_sync(form.instance)
 
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    """Writes go through the membership services, so consent rows and the last-admin rule hold."""
+
     list_display = ["user", "group", "role", "escalation_order", "joined_at"]
     list_filter = ["role", "group__kind"]
     search_fields = ["user__email", "user__display_name", "group__name"]
     autocomplete_fields = ["user", "group"]
     list_select_related = ["user", "group"]
+    readonly_fields = ["joined_at"]
+
+    def save_model(self, request: HttpRequest, obj: Membership, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        consents_sync(obj.group)
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        self._remove(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        for membership in queryset.select_related("group"):
+            self._remove(request, membership)
+
+    def _remove(self, request: HttpRequest, membership: Membership) -> None:
+        try:
+            member_remove(membership=membership)
+        except ValidationError as exc:
+            self.message_user(request, f"{membership}: {' '.join(exc.messages)}", messages.ERROR)
 
 
 @admin.register(Invitation)

@@ -26,7 +26,7 @@ DEFAULT_CONSENT: dict[str, dict[str, bool]] = {
 VIEWER_ROLES = (Membership.Role.CAREGIVER, Membership.Role.ADMIN)
 
 
-def _consents_sync(group: CareGroup) -> None:
+def consents_sync(group: CareGroup) -> None:
     """Keep one Consent row per (wearer, caregiver) pair of the group, and none for anyone else.
 
     Existing rows keep the wearer's choices; new pairs get the group kind's defaults.
@@ -64,7 +64,7 @@ def member_add(*, group: CareGroup, user: User, role: str, escalation_order: int
     membership = Membership(group=group, user=user, role=role, escalation_order=escalation_order)
     membership.full_clean()
     membership.save()
-    _consents_sync(group)
+    consents_sync(group)
     return membership
 
 
@@ -78,7 +78,7 @@ def member_update(*, membership: Membership, data: dict[str, Any]) -> Membership
         _last_admin_guard(membership, new_role=membership.role)
     membership.full_clean()
     membership.save(update_fields=changed)
-    _consents_sync(membership.group)
+    consents_sync(membership.group)
     return membership
 
 
@@ -97,7 +97,7 @@ def member_remove(*, membership: Membership) -> None:
     _last_admin_guard(membership, new_role=None)
     group = membership.group
     membership.delete()
-    _consents_sync(group)
+    consents_sync(group)
 
 
 def consent_update(*, consent: Consent, data: dict[str, bool]) -> Consent:

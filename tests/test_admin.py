@@ -70,3 +70,22 @@ def test_adding_a_device_in_admin_shows_its_token_once(staff_client, wearer):
     response = staff_client.post(url, {"wearer": wearer.id, "name": "Care-home watch 7", "kind": "watch"}, follow=True)
     assert b"shown once" in response.content
     assert wearer.devices.filter(name="Care-home watch 7").exists()
+
+
+def test_memberships_edited_in_admin_keep_consent_in_step(staff_client, care_group, wearer, admin_member):
+    from groups.models import Consent, Membership
+
+    newcomer = UserFactory(email="cousin@example.com")
+    url = reverse("admin:groups_membership_add")
+    response = staff_client.post(url, {"group": care_group.id, "user": newcomer.id, "role": "caregiver"})
+    assert response.status_code == 302
+    assert Consent.objects.filter(wearer=wearer, viewer=newcomer).exists()
+    membership = Membership.objects.get(user=newcomer)
+    staff_client.post(reverse("admin:groups_membership_delete", args=[membership.id]), {"post": "yes"})
+    assert not Consent.objects.filter(viewer=newcomer).exists()
+    only_admin = Membership.objects.get(user=admin_member)
+    response = staff_client.post(
+        reverse("admin:groups_membership_delete", args=[only_admin.id]), {"post": "yes"}, follow=True
+    )
+    assert b"at least one admin" in response.content
+    assert Membership.objects.filter(id=only_admin.id).exists()
