@@ -12,7 +12,7 @@ The rules, in one place:
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from django.db.models import Q, QuerySet
 
@@ -101,3 +101,36 @@ def group_ids_of_wearer(wearer_id: int) -> list[int]:
 
 def invitation_by_code(code: str) -> QuerySet[Invitation]:
     return Invitation.objects.filter(code=code).select_related("group")
+
+
+def feed_access(user: User, group_id: int) -> set[int] | None:
+    """May `user` follow the live feed of group `group_id`? None if not (outsiders and wearers: the feed
+    is for responders); otherwise the ids of the group's wearers whose live vitals they may see."""
+    if user is None or not user.is_authenticated:
+        return None
+    group = groups_visible_to(user).filter(id=group_id).first()
+    if group is None:
+        return None
+    if (
+        not user.is_staff
+        and not Membership.objects.filter(group=group, user=user, role__in=Membership.RESPONDER_ROLES).exists()
+    ):
+        return None
+    group_wearers = Membership.objects.filter(group=group, role=Membership.Role.WEARER).values("user_id")
+    return set(wearers_visible_to(user, scope="live_vitals").filter(id__in=group_wearers).values_list("id", flat=True))
+
+
+def feed_snapshot(group_id: int, live_wearers: set[int]) -> dict[str, Any]:
+    """What a feed client needs to start from: presence of every wearer's devices, latest vitals of
+    the wearers who share them."""
+    from vitals.models import Device, LatestVitals
+    from vitals.services import presence_payload
+
+    wearer_ids = Membership.objects.filter(group_id=group_id, role=Membership.Role.WEARER).values("user_id")
+    devices = Device.objects.filter(wearer_id__in=wearer_ids, revoked_at__isnull=True).order_by("id")
+    latest = LatestVitals.objects.filter(wearer_id__in=sorted(live_wearers))
+    return {
+        "group_id": group_id,
+        "devices": [presence_payload(d) for d in devices],
+        "vitals": [{"wearer_id": row.wearer_id, "values": row.values} for row in latest],
+    }

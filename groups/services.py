@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
+from pulsera.realtime import broadcast_on_commit, group_feed_name
 
 from .models import CareGroup, Consent, Invitation, Membership
 
@@ -37,6 +38,9 @@ def consents_sync(group: CareGroup) -> None:
     wanted = {(w, v) for w in wearers for v in viewers if w != v}
     existing = set(Consent.objects.filter(group=group).values_list("wearer_id", "viewer_id"))
     stale = existing - wanted
+    if stale:
+        # Someone lost access: open live feeds re-check who may see what.
+        broadcast_on_commit(group_feed_name(group.id), {"kind": "consent.changed"})
     for wearer_id, viewer_id in stale:
         Consent.objects.filter(group=group, wearer_id=wearer_id, viewer_id=viewer_id).delete()
     defaults = DEFAULT_CONSENT[group.kind]
@@ -100,11 +104,14 @@ def member_remove(*, membership: Membership) -> None:
     consents_sync(group)
 
 
+@transaction.atomic
 def consent_update(*, consent: Consent, data: dict[str, bool]) -> Consent:
+    """The wearer changes what one caregiver sees; open live feeds re-check at once."""
     changed = [scope for scope in Consent.SCOPES if scope in data]
     for scope in changed:
         setattr(consent, scope, bool(data[scope]))
     consent.save(update_fields=[*changed, "updated_at"])
+    broadcast_on_commit(group_feed_name(consent.group_id), {"kind": "consent.changed", "wearer_id": consent.wearer_id})
     return consent
 
 

@@ -157,7 +157,23 @@ def main(argv: list[str] | None = None) -> int:
         stack.run_once([python, "manage.py", "seed_demo"])
 
     stack.start("web", [python, "-m", "daphne", "-b", args.host, "-p", str(args.port), "pulsera.asgi:application"])
-    stack.start("worker", [python, "-m", "celery", "-A", "pulsera", "worker", "-l", "info", "--concurrency", "2"])
+    stack.start(
+        "worker",
+        [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "pulsera",
+            "worker",
+            "-Q",
+            "celery,detection",
+            "-l",
+            "info",
+            "--concurrency",
+            "2",
+        ],
+    )
     stack.start("beat", [python, "-m", "celery", "-A", "pulsera", "beat", "-l", "info"])
     if not _wait_for_port(args.port, timeout=30):
         print("Daphne did not open its port within 30 s; see the 'web |' lines.", flush=True)

@@ -41,3 +41,37 @@ def broadcast(group: str, payload: dict[str, Any]) -> None:
 
 def broadcast_on_commit(group: str, payload: dict[str, Any]) -> None:
     transaction.on_commit(lambda: broadcast(group, payload))
+
+
+def device_group_name(device_id: int) -> str:
+    """The channel-layer group reaching the socket of one device (server-to-watch messages)."""
+    return f"device-{device_id}"
+
+
+async def abroadcast(group: str, payload: dict[str, Any]) -> None:
+    """`broadcast` for async code (consumers, the ingest batcher). Logged, never raised."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        await layer.group_send(group, {"type": "feed.event", "payload": payload})
+    except Exception:
+        logger.exception("realtime broadcast to %s failed", group)
+
+
+def watch_send_on_commit(device_id: int, message: dict[str, Any]) -> None:
+    """Queue a server-to-watch message (a check-in, an instruction) for the device's open socket.
+
+    At-most-once like every channel-layer message: what must not be lost is stored by the caller.
+    """
+
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        try:
+            async_to_sync(layer.group_send)(device_group_name(device_id), {"type": "watch.message", "message": message})
+        except Exception:
+            logger.exception("message to device %s failed", device_id)
+
+    transaction.on_commit(send)

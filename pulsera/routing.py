@@ -1,7 +1,13 @@
-"""WebSocket routes. The watch ingest socket and the caregiver live feed arrive with the live-vitals work."""
+"""WebSocket routes, versioned like the REST API."""
 
 from __future__ import annotations
 
-from typing import Any
+from django.urls import path
 
-websocket_urlpatterns: list[Any] = []
+from groups.consumers import CareGroupFeedConsumer
+from vitals.consumers import WatchIngestConsumer
+
+websocket_urlpatterns = [
+    path("ws/v1/ingest/", WatchIngestConsumer.as_asgi()),
+    path("ws/v1/groups/<int:group_id>/live/", CareGroupFeedConsumer.as_asgi()),
+]

@@ -174,8 +174,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Enqueueing runs inside ingest's commit hook: with the broker down it must fail fast, not stall acks.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
+    "vitals-devices-mark-stale": {
+        "task": "vitals.tasks.devices_mark_stale",
+        "schedule": 30.0,
+    },
     # https://crontab.guru/#7_*_*_*_* : hourly, off the full hour
     "groups-invitations-expire": {
         "task": "groups.tasks.invitations_expire",
@@ -277,7 +284,20 @@ PULSENET_CHECKPOINT_PATH = (
     else BASE_DIR / "inference" / "checkpoints" / "pulsenet.pt"
 )
 ENABLE_COMMUNITY_DETECTION = env.bool("ENABLE_COMMUNITY_DETECTION", default=True)
+PULSERA_DETECTION_ON_INGEST = env.bool("PULSERA_DETECTION_ON_INGEST", default=True)
 PULSERA_INGEST_MAX_SAMPLES = env.int("PULSERA_INGEST_MAX_SAMPLES", default=500)
+# The watch socket (docs/protocol.md)
+PULSERA_WS_MAX_FRAME_BYTES = env.int("PULSERA_WS_MAX_FRAME_BYTES", default=262_144)
+PULSERA_WS_SAMPLES_PER_SECOND = env.float("PULSERA_WS_SAMPLES_PER_SECOND", default=20.0)
+PULSERA_WS_BURST_SAMPLES = env.int("PULSERA_WS_BURST_SAMPLES", default=2000)
+PULSERA_WS_MAX_INFLIGHT_FRAMES = env.int("PULSERA_WS_MAX_INFLIGHT_FRAMES", default=8)
+# The ingest batcher: one transaction per flush, on a timer or when enough samples wait.
+PULSERA_INGEST_FLUSH_MS = env.int("PULSERA_INGEST_FLUSH_MS", default=50)
+PULSERA_INGEST_FLUSH_SAMPLES = env.int("PULSERA_INGEST_FLUSH_SAMPLES", default=2000)
+PULSERA_INGEST_HIGH_WATER = env.int("PULSERA_INGEST_HIGH_WATER", default=20_000)
+# Presence and the caregiver feed
+PULSERA_DEVICE_STALE_AFTER_SECONDS = env.int("PULSERA_DEVICE_STALE_AFTER_SECONDS", default=180)
+PULSERA_FEED_VITALS_INTERVAL_MS = env.int("PULSERA_FEED_VITALS_INTERVAL_MS", default=1000)
 PULSERA_INGEST_MAX_FUTURE_SECONDS = env.int("PULSERA_INGEST_MAX_FUTURE_SECONDS", default=300)
 PULSERA_INVITATION_TTL_HOURS = env.int("PULSERA_INVITATION_TTL_HOURS", default=72)
 PULSERA_PUBLIC_URL = env.str("PULSERA_PUBLIC_URL", default="http://127.0.0.1:8000")

@@ -25,6 +25,7 @@ TEST_REDIS_URL = _env.str("PULSERA_TEST_REDIS_URL", default="redis://127.0.0.1:6
 REDIS_URL = TEST_REDIS_URL
 CELERY_BROKER_URL = CELERY_RESULT_BACKEND = TEST_REDIS_URL
 
+PULSERA_DETECTION_ON_INGEST = False  # the tests that need detection turn it on (no broker in unit tests)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -14,16 +14,19 @@ class DeviceAdmin(admin.ModelAdmin):
         "name",
         "wearer",
         "kind",
+        "presence",
         "token_prefix",
         "is_active",
         "last_seen_at",
         "last_sample_at",
         "battery_pct",
     ]
-    list_filter = ["kind", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_filter = ["presence", "kind", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "wearer__email", "wearer__display_name", "token_prefix"]
     autocomplete_fields = ["wearer"]
     readonly_fields = [
+        "presence",
+        "presence_changed_at",
         "token_prefix",
         "created_at",
         "token_rotated_at",

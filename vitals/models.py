@@ -21,6 +21,11 @@ class Device(models.Model):
         WATCH = "watch", "Watch"
         PHONE = "phone", "Phone"
 
+    class Presence(models.TextChoices):
+        ONLINE = "online", "Online"
+        OFFLINE = "offline", "Offline"  # socket closed, data recent
+        STALE = "stale", "Stale (no data)"  # silent for longer than PULSERA_DEVICE_STALE_AFTER_SECONDS
+
     wearer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="devices")
     name = models.CharField(max_length=80)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.WATCH)
@@ -33,9 +38,16 @@ class Device(models.Model):
     last_seen_at = models.DateTimeField(null=True, blank=True)
     last_sample_at = models.DateTimeField(null=True, blank=True, help_text="Timestamp of the newest sample received.")
     battery_pct = models.PositiveSmallIntegerField(null=True, blank=True)
+    presence = models.CharField(max_length=8, choices=Presence.choices, default=Presence.OFFLINE)
+    presence_changed_at = models.DateTimeField(null=True, blank=True)
+    # The channel of the socket currently streaming for this device ("" when none): a late close of
+    # an older socket must not mark a reconnected device offline.
+    channel_name = models.CharField(max_length=200, blank=True, editable=False)
 
     class Meta:
         ordering = ["wearer", "name"]
+        # the stale sweep: WHERE revoked_at IS NULL AND last_seen_at < ? AND presence != 'stale'
+        indexes = [models.Index(fields=["presence", "last_seen_at"], name="device_presence_seen")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.wearer})"

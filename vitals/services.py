@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from groups.selectors import group_ids_of_wearer
+from pulsera.realtime import broadcast_on_commit, group_feed_name
 
 from .models import METRICS, Device, LatestVitals, VitalSample, token_hash
 from .validation import ParsedBatch, SampleInput, SampleRejection, batch_parse
 
+logger = logging.getLogger(__name__)
 TOKEN_PREFIX = "pd_"
 MAX_SAMPLE_AGE = timedelta(days=7)  # an offline watch may backfill up to a week
 
@@ -52,6 +56,67 @@ def device_revoke(*, device: Device) -> None:
     device.refresh_from_db(fields=["revoked_at"])
 
 
+def presence_payload(device: Device) -> dict[str, Any]:
+    return {
+        "kind": "presence",
+        "device_id": device.id,
+        "wearer_id": device.wearer_id,
+        "presence": device.presence,
+        "battery_pct": device.battery_pct,
+        "last_seen_at": device.last_seen_at.isoformat() if device.last_seen_at else None,
+        "last_sample_at": device.last_sample_at.isoformat() if device.last_sample_at else None,
+    }
+
+
+def _presence_broadcast(device: Device) -> None:
+    payload = presence_payload(device)
+    for group_id in group_ids_of_wearer(device.wearer_id):
+        broadcast_on_commit(group_feed_name(group_id), payload)
+
+
+@transaction.atomic
+def device_connected(*, device: Device, channel_name: str) -> None:
+    """A device's socket opened: it is online, and this socket is the one streaming for it."""
+    now = timezone.now()
+    Device.objects.filter(id=device.id).update(
+        presence=Device.Presence.ONLINE, presence_changed_at=now, channel_name=channel_name, last_seen_at=now
+    )
+    device.refresh_from_db()
+    _presence_broadcast(device)
+
+
+@transaction.atomic
+def device_disconnected(*, device: Device, channel_name: str) -> bool:
+    """The socket `channel_name` closed. The device goes offline unless a newer socket took over."""
+    now = timezone.now()
+    changed = Device.objects.filter(id=device.id, channel_name=channel_name).update(
+        presence=Device.Presence.OFFLINE, presence_changed_at=now, channel_name=""
+    )
+    if changed:
+        device.refresh_from_db()
+        _presence_broadcast(device)
+    return bool(changed)
+
+
+def devices_mark_stale(*, now: datetime | None = None) -> int:
+    """Mark devices silent for longer than PULSERA_DEVICE_STALE_AFTER_SECONDS as stale, and tell their
+    groups. Returns how many changed. (The "no data" alarm is the escalation work's.)"""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.PULSERA_DEVICE_STALE_AFTER_SECONDS)
+    candidates = Device.objects.filter(revoked_at__isnull=True, last_seen_at__lt=cutoff).exclude(
+        presence=Device.Presence.STALE
+    )
+    changed = 0
+    for device in candidates:
+        with transaction.atomic():
+            won = Device.objects.filter(id=device.id, last_seen_at__lt=cutoff).exclude(presence=Device.Presence.STALE)
+            if won.update(presence=Device.Presence.STALE, presence_changed_at=now):
+                device.refresh_from_db()
+                _presence_broadcast(device)
+                changed += 1
+    return changed
+
+
 def device_by_token(token: str) -> Device | None:
     return Device.objects.select_related("wearer").filter(token_hash=token_hash(token)).first()
 
@@ -84,83 +149,158 @@ def batch_from_payload(payload: Any) -> ParsedBatch:
 
 
 def samples_ingest(*, device: Device, batch: ParsedBatch) -> IngestResult:
-    """Store a validated batch from `device`, exactly once per (device, sequence).
+    """Store one validated batch from `device` (the REST path). See `samples_store`."""
+    return samples_store([(device, batch)]).results[0]
 
-    The wearer comes from the device, never from the payload. One transaction: the samples, the
-    wearer's latest vitals and the device's last-seen are committed together, and the result is
-    returned only after commit, so an acknowledged sample is durable. Resending a batch stores
-    nothing new and reports the samples as duplicates.
+
+@dataclass
+class StoreOutcome:
+    results: list[IngestResult]  # one per frame, in order
+    latest: dict[int, dict[str, Any]]  # wearer id -> their latest values after this store, if changed
+    wearer_ids: list[int]  # wearers with new samples (for detection)
+
+
+def samples_store(frames: list[tuple[Device, ParsedBatch]]) -> StoreOutcome:
+    """Store many validated batches in one transaction, exactly once per (device, sequence).
+
+    The wearer comes from each device, never from a payload. Samples, the wearers' latest vitals and
+    the devices' last-seen are committed together; the outcome is returned only after commit, so an
+    acknowledged sample is durable. A sample stored earlier (or by a concurrent request: the INSERT's
+    ON CONFLICT DO NOTHING RETURNING tells exactly which rows this call inserted) is reported as a
+    duplicate. After commit, detection is told which wearers have new samples.
     """
-    result = IngestResult(rejected=list(batch.rejected))
-    unique: dict[int, SampleInput] = {}
-    for sample in batch.samples:
-        if sample.sequence in unique:
-            result.duplicates.append(sample.sequence)
-        else:
-            unique[sample.sequence] = sample
+    results = [IngestResult(rejected=list(batch.rejected)) for _, batch in frames]
+    first: dict[tuple[int, int], tuple[int, Device, SampleInput]] = {}
+    for index, (device, batch) in enumerate(frames):
+        for sample in batch.samples:
+            key = (device.id, sample.sequence)
+            if key in first:
+                results[index].duplicates.append(sample.sequence)
+            else:
+                first[key] = (index, device, sample)
     now = timezone.now()
     with transaction.atomic():
-        stored = set(
-            VitalSample.objects.filter(device=device, sequence__in=list(unique)).values_list("sequence", flat=True)
-        )
-        new = [s for seq, s in unique.items() if seq not in stored]
-        result.duplicates.extend(seq for seq in unique if seq in stored)
-        result.accepted.extend(s.sequence for s in new)
-        VitalSample.objects.bulk_create(
-            [
-                VitalSample(
-                    wearer_id=device.wearer_id,
-                    device=device,
-                    sequence=s.sequence,
-                    recorded_at=s.recorded_at,
-                    received_at=now,
-                    **s.metrics(),
-                )
-                for s in new
-            ],
-            batch_size=1000,
-            ignore_conflicts=True,  # a concurrent resend of the same sample is stored once
-        )
-        if new:
-            latest_vitals_merge(wearer_id=device.wearer_id, samples=new)
-        device_seen(
-            device=device,
-            now=now,
-            newest=max((s.recorded_at for s in new), default=None),
-            battery_pct=batch.battery_pct,
-        )
-    return result
+        inserted = _samples_insert(list(first.values()), received_at=now) if first else set()
+        new_by_wearer: dict[int, list[SampleInput]] = {}
+        newest_by_device: dict[int, datetime] = {}
+        for key, (index, device, sample) in first.items():
+            if key in inserted:
+                results[index].accepted.append(sample.sequence)
+                new_by_wearer.setdefault(device.wearer_id, []).append(sample)
+                newest = newest_by_device.get(device.id)
+                newest_by_device[device.id] = sample.recorded_at if newest is None else max(newest, sample.recorded_at)
+            else:
+                results[index].duplicates.append(sample.sequence)
+        latest = latest_vitals_merge_many(new_by_wearer) if new_by_wearer else {}
+        _devices_touch(frames, now=now, newest_by_device=newest_by_device)
+        if new_by_wearer:
+            wearer_ids = sorted(new_by_wearer)
+            transaction.on_commit(lambda: samples_stored_notify(wearer_ids))
+    return StoreOutcome(results=results, latest=latest, wearer_ids=sorted(new_by_wearer))
 
 
-def device_seen(
-    *, device: Device, now: datetime, newest: datetime | None = None, battery_pct: int | None = None
+SAMPLE_COLUMNS = ("wearer_id", "device_id", "sequence", "recorded_at", "received_at", *METRICS)
+_INSERT_CHUNK = 1000  # rows per statement: 12 columns x 1000 stays under PostgreSQL's and SQLite's limits
+
+
+def _samples_insert(rows: list[tuple[int, Device, SampleInput]], *, received_at: datetime) -> set[tuple[int, int]]:
+    """Multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING: one round trip per 1,000 samples.
+    Returns the (device_id, sequence) pairs this statement inserted."""
+    table = connection.ops.quote_name(VitalSample._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in SAMPLE_COLUMNS)
+    adapt = connection.ops.adapt_datetimefield_value
+    received = adapt(received_at)
+    inserted: set[tuple[int, int]] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _INSERT_CHUNK):
+            chunk = rows[start : start + _INSERT_CHUNK]
+            placeholders = ", ".join(["(" + ", ".join(["%s"] * len(SAMPLE_COLUMNS)) + ")"] * len(chunk))
+            params: list[Any] = []
+            for _, device, s in chunk:
+                params += [device.wearer_id, device.id, s.sequence, adapt(s.recorded_at), received]
+                params += [getattr(s, name) for name in METRICS]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {placeholders} "
+                f"ON CONFLICT (device_id, sequence) DO NOTHING RETURNING device_id, sequence",
+                params,
+            )
+            inserted.update((row[0], row[1]) for row in cursor.fetchall())
+    return inserted
+
+
+# last_seen_at is written at most this often per device: presence needs seconds, not every frame.
+DEVICE_TOUCH_INTERVAL = timedelta(seconds=10)
+
+
+def _devices_touch(
+    frames: list[tuple[Device, ParsedBatch]], *, now: datetime, newest_by_device: dict[int, datetime]
 ) -> None:
-    """Record that the device was heard from (and its battery, and its newest sample)."""
-    fields = ["last_seen_at"]
-    device.last_seen_at = now
-    if newest is not None and (device.last_sample_at is None or newest > device.last_sample_at):
-        device.last_sample_at = newest
-        fields.append("last_sample_at")
-    if battery_pct is not None:
-        device.battery_pct = battery_pct
-        fields.append("battery_pct")
-    device.save(update_fields=fields)
+    devices: dict[int, Device] = {}
+    for device, batch in frames:
+        changed = False
+        newest = newest_by_device.get(device.id)
+        if newest is not None and (device.last_sample_at is None or newest > device.last_sample_at):
+            device.last_sample_at = newest
+            changed = True
+        if batch.battery_pct is not None and batch.battery_pct != device.battery_pct:
+            device.battery_pct = batch.battery_pct
+            changed = True
+        if changed or device.last_seen_at is None or now - device.last_seen_at >= DEVICE_TOUCH_INTERVAL:
+            device.last_seen_at = now
+            devices[device.id] = device
+    if devices:
+        Device.objects.bulk_update(list(devices.values()), ["last_seen_at", "last_sample_at", "battery_pct"])
+        # Data is flowing again from devices that had gone stale.
+        for device in Device.objects.filter(id__in=list(devices), presence=Device.Presence.STALE):
+            Device.objects.filter(id=device.id).update(presence=Device.Presence.ONLINE, presence_changed_at=now)
+            device.presence = Device.Presence.ONLINE
+            _presence_broadcast(device)
 
 
-def latest_vitals_merge(*, wearer_id: int, samples: list[SampleInput]) -> LatestVitals:
-    """Fold new samples into the wearer's latest values: per metric, the newest reading wins, so a
-    late backlog never overwrites fresher values."""
-    row = LatestVitals.objects.select_for_update().filter(wearer_id=wearer_id).first()
-    values: dict[str, dict[str, Any]] = dict(row.values) if row else {}
-    for sample in sorted(samples, key=lambda s: s.recorded_at):
-        for name, value in sample.metrics().items():
-            current = values.get(name)
-            if current is None or datetime.fromisoformat(current["at"]) <= sample.recorded_at:
-                values[name] = {"value": value, "at": sample.recorded_at.astimezone(UTC).isoformat()}
-    newest = max(s.recorded_at for s in samples)
-    if row is None:
-        return LatestVitals.objects.create(wearer_id=wearer_id, values=values, recorded_at=newest)
-    row.values = {name: values[name] for name in METRICS if name in values}
-    row.recorded_at = max(row.recorded_at, newest)
-    row.save(update_fields=["values", "recorded_at", "updated_at"])
-    return row
+def samples_stored_notify(wearer_ids: list[int]) -> None:
+    """After commit: tell detection which wearers have new samples (one task per store, never per
+    sample). A broker outage must not fail ingest: the samples are stored; detection catches up on
+    the next store for that wearer."""
+    from inference.tasks import wearers_detect as wearers_detect_task
+
+    if not settings.PULSERA_DETECTION_ON_INGEST:
+        return
+    try:
+        wearers_detect_task.apply_async(args=[wearer_ids], queue="detection")
+    except Exception:
+        logger.exception("could not enqueue detection for %d wearers", len(wearer_ids))
+
+
+def latest_vitals_merge_many(new_by_wearer: dict[int, list[SampleInput]]) -> dict[int, dict[str, Any]]:
+    """Fold new samples into each wearer's latest values: per metric, the newest reading wins, so a
+    late backlog never overwrites fresher values. Rows are locked in wearer order (no deadlocks
+    between two processes storing at once). Returns wearer id -> values for the rows that changed."""
+    wearer_ids = sorted(new_by_wearer)
+    rows = {
+        row.wearer_id: row
+        for row in LatestVitals.objects.select_for_update().filter(wearer_id__in=wearer_ids).order_by("wearer_id")
+    }
+    now = timezone.now()
+    changed: list[LatestVitals] = []
+    for wearer_id in wearer_ids:
+        row = rows.get(wearer_id)
+        values: dict[str, dict[str, Any]] = dict(row.values) if row else {}
+        before = dict(values)
+        for sample in new_by_wearer[wearer_id]:
+            for name, value in sample.metrics().items():
+                current = values.get(name)
+                if current is None or datetime.fromisoformat(current["at"]) <= sample.recorded_at:
+                    values[name] = {"value": value, "at": sample.recorded_at.astimezone(UTC).isoformat()}
+        if values == before:
+            continue
+        newest = max(s.recorded_at for s in new_by_wearer[wearer_id])
+        recorded_at = max(row.recorded_at, newest) if row else newest
+        ordered = {name: values[name] for name in METRICS if name in values}
+        changed.append(LatestVitals(wearer_id=wearer_id, values=ordered, recorded_at=recorded_at, updated_at=now))
+    LatestVitals.objects.bulk_create(
+        changed,
+        update_conflicts=True,
+        unique_fields=["wearer"],
+        update_fields=["values", "recorded_at", "updated_at"],
+    )
+    return {row.wearer_id: row.values for row in changed}

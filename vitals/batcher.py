@@ -1,0 +1,163 @@
+"""The ingest batcher: many watch sockets, one database transaction per flush.
+
+Each Daphne process (each event loop) has one batcher. Sockets `submit()` validated frames and await
+their result; the batcher flushes on a short timer (PULSERA_INGEST_FLUSH_MS) or as soon as
+PULSERA_INGEST_FLUSH_SAMPLES wait, by running `samples_store` for all pending frames in one
+transaction on its own database thread. Futures resolve only after commit, so an ack always means
+"durably stored". Flushes are serial per process, which keeps the database load bounded; when the
+backlog passes PULSERA_INGEST_HIGH_WATER, sockets answer `throttle` instead of queueing more.
+
+The caregiver feed gets each wearer's latest vitals at most once per PULSERA_FEED_VITALS_INTERVAL_MS,
+always the freshest values, from a ticker that runs beside the flush loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+from pulsera.realtime import abroadcast, group_feed_name
+
+from .models import Device
+from .services import IngestResult, StoreOutcome, samples_store
+from .validation import ParsedBatch
+
+logger = logging.getLogger(__name__)
+
+
+class StorageUnavailable(Exception):
+    """The flush failed (database down?): nothing of the frame was stored; the watch resends."""
+
+
+@dataclass
+class _Job:
+    device: Device
+    batch: ParsedBatch
+    group_ids: list[int]
+    future: asyncio.Future[IngestResult] = field(repr=False)
+
+
+def _store(frames: list[tuple[Device, ParsedBatch]]) -> StoreOutcome:
+    """Runs on the batcher's database thread."""
+    close_old_connections()
+    try:
+        return samples_store(frames)
+    except Exception:
+        connection.close()  # a broken connection is reopened on the next flush
+        raise
+
+
+class IngestBatcher:
+    def __init__(self) -> None:
+        self.flush_interval = settings.PULSERA_INGEST_FLUSH_MS / 1000
+        self.flush_samples = settings.PULSERA_INGEST_FLUSH_SAMPLES
+        self.high_water = settings.PULSERA_INGEST_HIGH_WATER
+        self.feed_interval = settings.PULSERA_FEED_VITALS_INTERVAL_MS / 1000
+        self._pending: list[_Job] = []
+        self._pending_samples = 0
+        self._inflight_samples = 0
+        self._wakeup = asyncio.Event()
+        self._full = asyncio.Event()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-db")
+        self._tasks: list[asyncio.Task[None]] = []
+        self._samples_per_second = 5000.0  # refined by measurement after each flush
+        self._latest: dict[int, tuple[dict[str, Any], list[int]]] = {}  # wearer -> (values, group ids)
+        self.flushes = 0
+
+    # ---- sockets -------------------------------------------------------------------------------
+
+    def backlog(self) -> int:
+        return self._pending_samples + self._inflight_samples
+
+    def overloaded(self) -> bool:
+        return self.backlog() >= self.high_water
+
+    def retry_after_ms(self) -> int:
+        """How long a throttled watch should wait: the time to drain the current backlog."""
+        return int(min(10_000, max(250, 1000 * self.backlog() / max(self._samples_per_second, 1.0))))
+
+    async def submit(self, device: Device, batch: ParsedBatch, group_ids: list[int]) -> IngestResult:
+        """Queue a validated frame and wait until it is committed. Raises StorageUnavailable."""
+        self._start()
+        job = _Job(device, batch, group_ids, asyncio.get_running_loop().create_future())
+        self._pending.append(job)
+        self._pending_samples += len(batch.samples)
+        self._wakeup.set()
+        if self._pending_samples >= self.flush_samples:
+            self._full.set()
+        return await job.future
+
+    # ---- loops ---------------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        if not self._tasks:
+            self._tasks = [asyncio.create_task(self._flush_loop()), asyncio.create_task(self._feed_loop())]
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            if self._pending_samples < self.flush_samples:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._full.wait(), timeout=self.flush_interval)
+            jobs, self._pending = self._pending, []
+            self._inflight_samples, self._pending_samples = self._pending_samples, 0
+            self._wakeup.clear()
+            self._full.clear()
+            try:
+                await self._flush(jobs)
+            finally:
+                self._inflight_samples = 0
+
+    async def _flush(self, jobs: list[_Job]) -> None:
+        started = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        try:
+            outcome = await loop.run_in_executor(self._executor, _store, [(j.device, j.batch) for j in jobs])
+        except Exception as exc:
+            logger.exception("ingest flush of %d frames failed", len(jobs))
+            for job in jobs:
+                if not job.future.done():
+                    job.future.set_exception(StorageUnavailable(str(exc)))
+            return
+        self.flushes += 1
+        elapsed = time.perf_counter() - started
+        samples = sum(len(j.batch.samples) for j in jobs)
+        if samples and elapsed > 0:
+            self._samples_per_second = 0.8 * self._samples_per_second + 0.2 * (samples / elapsed)
+        for job, result in zip(jobs, outcome.results, strict=True):
+            if not job.future.done():
+                job.future.set_result(result)
+        groups_of = {j.device.wearer_id: j.group_ids for j in jobs}
+        for wearer_id, values in outcome.latest.items():
+            self._latest[wearer_id] = (values, groups_of.get(wearer_id, []))
+
+    async def _feed_loop(self) -> None:
+        """At most one vitals update per wearer per interval, with the freshest values."""
+        while True:
+            await asyncio.sleep(self.feed_interval)
+            latest, self._latest = self._latest, {}
+            for wearer_id, (values, group_ids) in latest.items():
+                payload = {"kind": "vitals", "wearer_id": wearer_id, "values": values}
+                for group_id in group_ids:
+                    await abroadcast(group_feed_name(group_id), payload)
+
+
+_batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, IngestBatcher] = weakref.WeakKeyDictionary()
+
+
+def get_batcher() -> IngestBatcher:
+    """The batcher of the running event loop (one per Daphne process)."""
+    loop = asyncio.get_running_loop()
+    batcher = _batchers.get(loop)
+    if batcher is None:
+        batcher = _batchers[loop] = IngestBatcher()
+    return batcher

@@ -1,0 +1,176 @@
+"""The watch socket, /ws/v1/ingest/ (protocol: docs/protocol.md).
+
+Thin: authenticate the device, parse each frame into the same validated batch the REST endpoint
+uses, hand it to the ingest batcher (which calls the one ingest service), and answer with an ack, an
+error or a throttle. Frames are handled concurrently (up to PULSERA_WS_MAX_INFLIGHT_FRAMES per
+socket), so a watch uploading its backlog is not held to one flush per frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from accounts.ws_auth import header
+from groups.selectors import group_ids_of_wearer
+from pulsera.realtime import device_group_name
+
+from . import protocol
+from .batcher import StorageUnavailable, get_batcher
+from .models import Device
+from .services import IngestResult, batch_from_payload, device_by_token, device_connected, device_disconnected
+from .validation import BatchError, ParsedBatch
+
+logger = logging.getLogger(__name__)
+
+
+def device_token(scope: dict[str, Any]) -> str | None:
+    """The device token from the Authorization header, the subprotocol, or (last resort) ?token=."""
+    auth = header(scope, b"authorization")
+    if auth and auth.lower().startswith("device "):
+        return auth.split(None, 1)[1].strip()
+    for proto in scope.get("subprotocols", []):
+        if proto.startswith(protocol.TOKEN_SUBPROTOCOL_PREFIX):
+            return proto[len(protocol.TOKEN_SUBPROTOCOL_PREFIX) :]
+    from urllib.parse import parse_qs
+
+    query = parse_qs(scope.get("query_string", b"").decode("latin1"))
+    return query.get("token", [None])[0]
+
+
+@database_sync_to_async
+def _device_and_groups(token: str) -> tuple[Device | None, list[int]]:
+    device = device_by_token(token)
+    if device is None or not device.is_active():
+        return device, []
+    return device, group_ids_of_wearer(device.wearer_id)
+
+
+def limits() -> protocol.Limits:
+    return protocol.Limits(
+        max_frame_bytes=settings.PULSERA_WS_MAX_FRAME_BYTES,
+        max_samples=settings.PULSERA_INGEST_MAX_SAMPLES,
+        samples_per_second=settings.PULSERA_WS_SAMPLES_PER_SECOND,
+        burst_samples=settings.PULSERA_WS_BURST_SAMPLES,
+    )
+
+
+class WatchIngestConsumer(AsyncWebsocketConsumer):
+    device: Device | None = None
+
+    async def connect(self) -> None:
+        subprotocol = protocol.SUBPROTOCOL if protocol.SUBPROTOCOL in self.scope.get("subprotocols", []) else None
+        token = device_token(self.scope)
+        device, group_ids = (None, []) if token is None else await _device_and_groups(token)
+        # Accept first, then close with a code: a refused handshake can't tell the watch why.
+        await self.accept(subprotocol)
+        if token is None:
+            await self.close(code=protocol.CloseCode.TOKEN_MISSING)
+            return
+        if device is None:
+            await self.close(code=protocol.CloseCode.TOKEN_INVALID)
+            return
+        if not device.is_active():
+            await self.close(code=protocol.CloseCode.TOKEN_REVOKED)
+            return
+        self.device = device
+        self.group_ids = group_ids
+        self.limits = limits()
+        self.bucket = protocol.TokenBucket(
+            rate=self.limits.samples_per_second, burst=self.limits.burst_samples, now=time.monotonic()
+        )
+        self.inflight: set[asyncio.Task[None]] = set()
+        self.device_group = device_group_name(device.id)
+        # One stream per device: an older socket of this device (on any process) closes itself.
+        await self.channel_layer.group_send(self.device_group, {"type": "watch.replaced", "channel": self.channel_name})
+        await self.channel_layer.group_add(self.device_group, self.channel_name)
+        await database_sync_to_async(device_connected)(device=device, channel_name=self.channel_name)
+        await self.send_message(protocol.hello(device_id=device.id, wearer_id=device.wearer_id, limits=self.limits))
+
+    async def disconnect(self, code: int) -> None:
+        if self.device is None:
+            return
+        await self.channel_layer.group_discard(self.device_group, self.channel_name)
+        await database_sync_to_async(device_disconnected)(device=self.device, channel_name=self.channel_name)
+
+    async def send_message(self, message: dict[str, Any]) -> None:
+        try:
+            await self.send(text_data=json.dumps(message, separators=(",", ":")))
+        except Exception:  # the socket closed while a frame was being stored: the watch will resend
+            logger.debug("could not send %s to device %s", message.get("type"), getattr(self.device, "id", None))
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.device is None:
+            return
+        try:
+            message = protocol.frame_parse(text_data, max_bytes=self.limits.max_frame_bytes)
+        except protocol.FrameError as exc:
+            await self.send_message(protocol.error(None, exc.code, exc.message))
+            return
+        frame_id = protocol.frame_id(message)
+        kind = message.get("type")
+        if kind == "ping":
+            await self.send_message({"type": "pong", "id": frame_id})
+        elif kind == "samples":
+            await self._samples(frame_id, message)
+        else:
+            await self.send_message(
+                protocol.error(frame_id, protocol.ErrorCode.UNKNOWN_TYPE, f"Unknown frame type {kind!r}.")
+            )
+
+    async def _samples(self, frame_id: str | int | None, message: dict[str, Any]) -> None:
+        try:
+            batch = batch_from_payload(message)
+        except BatchError as exc:
+            await self.send_message(protocol.error(frame_id, exc.code, exc.message))
+            return
+        if not batch.samples:  # every sample was rejected: answer at once, nothing to store
+            await self.send_message(protocol.ack(frame_id, IngestResult(rejected=batch.rejected).to_dict()))
+            return
+        batcher = get_batcher()
+        if batcher.overloaded() or len(self.inflight) >= settings.PULSERA_WS_MAX_INFLIGHT_FRAMES:
+            await self.send_message(
+                protocol.throttle(frame_id, retry_after_ms=batcher.retry_after_ms(), reason="server_busy")
+            )
+            return
+        wait = self.bucket.take(len(batch.samples), now=time.monotonic())
+        if wait:
+            retry = 60_000 if math.isinf(wait) else math.ceil(wait * 1000)
+            await self.send_message(protocol.throttle(frame_id, retry_after_ms=retry, reason="rate_limited"))
+            return
+        task = asyncio.create_task(self._store(frame_id, batch))
+        self.inflight.add(task)
+        task.add_done_callback(self.inflight.discard)
+
+    async def _store(self, frame_id: str | int | None, batch: ParsedBatch) -> None:
+        assert self.device is not None
+        try:
+            result = await get_batcher().submit(self.device, batch, self.group_ids)
+        except StorageUnavailable:
+            await self.send_message(
+                protocol.error(
+                    frame_id,
+                    protocol.ErrorCode.STORAGE_UNAVAILABLE,
+                    "Nothing of this frame was stored (storage is unavailable); keep it and resend.",
+                )
+            )
+            return
+        await self.send_message(protocol.ack(frame_id, result.to_dict()))
+
+    # ---- channel-layer events ---------------------------------------------------------------------
+
+    async def watch_message(self, event: dict[str, Any]) -> None:
+        """A server-to-watch message (check-in, instruction), same socket and format."""
+        await self.send_message(event["message"])
+
+    async def watch_replaced(self, event: dict[str, Any]) -> None:
+        if event["channel"] != self.channel_name:
+            await self.close(code=protocol.CloseCode.REPLACED)
