@@ -56,6 +56,10 @@ def _store(frames: list[tuple[Device, ParsedBatch]]) -> StoreOutcome:
         raise
 
 
+def _close_connection() -> None:
+    connection.close()  # looked up in the calling thread: Django connections are per thread
+
+
 class IngestBatcher:
     def __init__(self) -> None:
         self.flush_interval = settings.PULSERA_INGEST_FLUSH_MS / 1000
@@ -150,8 +154,23 @@ class IngestBatcher:
                 for group_id in group_ids:
                     await abroadcast(group_feed_name(group_id), payload)
 
+    async def close(self) -> None:
+        """Stop the loops and release the database thread (and its connection)."""
+        for task in self._tasks:
+            task.cancel()
+        self._tasks = []
+        await asyncio.get_running_loop().run_in_executor(self._executor, _close_connection)
+        self._executor.shutdown(wait=True)
+
 
 _batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, IngestBatcher] = weakref.WeakKeyDictionary()
+
+
+async def close_batcher() -> None:
+    """Close the running loop's batcher, if it has one (tests; a process exiting)."""
+    batcher = _batchers.pop(asyncio.get_running_loop(), None)
+    if batcher is not None:
+        await batcher.close()
 
 
 def get_batcher() -> IngestBatcher:
