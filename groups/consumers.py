@@ -63,6 +63,9 @@ class CareGroupFeedConsumer(AsyncJsonWebsocketConsumer):
                 return
             self.live_wearers = access
             return
-        if kind == "vitals" and payload.get("wearer_id") not in self.live_wearers:
-            return
+        if kind == "vitals":
+            wearers = [w for w in payload["wearers"] if w["wearer_id"] in self.live_wearers]
+            if not wearers:
+                return
+            payload = {"kind": "vitals", "wearers": wearers}
         await self.send_json(payload)

@@ -95,7 +95,9 @@ def responders_of(wearer: User) -> QuerySet[User]:
 def group_ids_of_wearer(wearer_id: int) -> list[int]:
     """The care groups whose live feed carries this wearer's events."""
     return list(
-        Membership.objects.filter(user_id=wearer_id, role=Membership.Role.WEARER).values_list("group_id", flat=True)
+        Membership.objects.filter(user_id=wearer_id, role=Membership.Role.WEARER)
+        .order_by()  # no ORDER BY (and no join for the model's default ordering): a hot path
+        .values_list("group_id", flat=True)
     )
 
 

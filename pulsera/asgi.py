@@ -11,14 +11,12 @@ django_asgi_app = get_asgi_application()  # populate the app registry before imp
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from accounts.ws_auth import PeopleAuthMiddlewareStack  # noqa: E402
-
 from .lib.ws_origin import BrowserOriginValidator  # noqa: E402
 from .routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": BrowserOriginValidator(PeopleAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": BrowserOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -43,11 +43,6 @@ def broadcast_on_commit(group: str, payload: dict[str, Any]) -> None:
     transaction.on_commit(lambda: broadcast(group, payload))
 
 
-def device_group_name(device_id: int) -> str:
-    """The channel-layer group reaching the socket of one device (server-to-watch messages)."""
-    return f"device-{device_id}"
-
-
 async def abroadcast(group: str, payload: dict[str, Any]) -> None:
     """`broadcast` for async code (consumers, the ingest batcher). Logged, never raised."""
     layer = get_channel_layer()
@@ -59,8 +54,8 @@ async def abroadcast(group: str, payload: dict[str, Any]) -> None:
         logger.exception("realtime broadcast to %s failed", group)
 
 
-def watch_send_on_commit(device_id: int, message: dict[str, Any]) -> None:
-    """Queue a server-to-watch message (a check-in, an instruction) for the device's open socket.
+def socket_send_on_commit(channel_name: str, event: dict[str, Any]) -> None:
+    """After commit, send `event` to one socket (consumer) by its channel name, wherever it runs.
 
     At-most-once like every channel-layer message: what must not be lost is stored by the caller.
     """
@@ -70,8 +65,8 @@ def watch_send_on_commit(device_id: int, message: dict[str, Any]) -> None:
         if layer is None:
             return
         try:
-            async_to_sync(layer.group_send)(device_group_name(device_id), {"type": "watch.message", "message": message})
+            async_to_sync(layer.send)(channel_name, event)
         except Exception:
-            logger.exception("message to device %s failed", device_id)
+            logger.exception("message to socket %s failed", channel_name)
 
     transaction.on_commit(send)

@@ -132,10 +132,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
-    # Under ASGI, persistent connections leak across threads; keep per-request connections
-    # and let the health check drop broken ones.
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Under ASGI, per-thread persistent connections leak; Django's recommendation is a connection
+    # pool (psycopg_pool): each request or consumer call borrows a connection and returns it.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    if env.bool("DATABASE_POOL", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env.int("DATABASE_POOL_MIN", default=2),
+            "max_size": env.int("DATABASE_POOL_MAX", default=20),
+            "timeout": 10,
+        }
 
 # ---------------------------------------------------------------------------------------------------
 # REDIS: Celery broker, channel layer, cache
@@ -143,11 +148,13 @@ else:
 # `make run` starts an embedded Redis and sets REDIS_URL for its processes when it is unset.
 REDIS_URL = env.str("REDIS_URL") if _is_set("REDIS_URL") else "redis://127.0.0.1:6379/0"
 
+_CHANNEL_LAYER = env.str("PULSERA_CHANNEL_LAYER", default="core")
 CHANNEL_LAYERS = {
     "default": {
-        # The pub/sub layer fans out ~5x faster than RedisChannelLayer here and survives a Redis
-        # restart. It is at-most-once: alerts always live in the database as well.
-        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "BACKEND": {
+            "core": "channels_redis.core.RedisChannelLayer",
+            "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        }[_CHANNEL_LAYER],
         "CONFIG": {"hosts": [REDIS_URL]},
     }
 }
@@ -298,6 +305,7 @@ PULSERA_INGEST_HIGH_WATER = env.int("PULSERA_INGEST_HIGH_WATER", default=20_000)
 # Presence and the caregiver feed
 PULSERA_DEVICE_STALE_AFTER_SECONDS = env.int("PULSERA_DEVICE_STALE_AFTER_SECONDS", default=180)
 PULSERA_FEED_VITALS_INTERVAL_MS = env.int("PULSERA_FEED_VITALS_INTERVAL_MS", default=1000)
+PULSERA_BENCH_ECHO = env.bool("PULSERA_BENCH_ECHO", default=False)  # benchmark only: /ws/bench/echo/
 PULSERA_INGEST_MAX_FUTURE_SECONDS = env.int("PULSERA_INGEST_MAX_FUTURE_SECONDS", default=300)
 PULSERA_INVITATION_TTL_HOURS = env.int("PULSERA_INVITATION_TTL_HOURS", default=72)
 PULSERA_PUBLIC_URL = env.str("PULSERA_PUBLIC_URL", default="http://127.0.0.1:8000")

@@ -11,13 +11,12 @@ from datetime import UTC, datetime
 
 import pytest
 from channels.db import database_sync_to_async
-from channels_redis.pubsub import RedisPubSubChannelLayer
+from channels_redis.core import RedisChannelLayer
 from websockets.asyncio.client import connect
 
 from accounts.services import api_token_issue
-from pulsera.realtime import device_group_name
 from tests.live_stack import LiveStack
-from vitals.models import VitalSample
+from vitals.models import Device, VitalSample
 from vitals.simulator.physiology import Person, Physiology
 from vitals.simulator.watch import OfflineGap, SimulatedWatch
 
@@ -91,7 +90,7 @@ async def test_a_redis_restart_loses_nothing_and_the_feed_carries_on(stack, devi
         while fresh is None and asyncio.get_running_loop().time() < deadline:
             message = json.loads(await asyncio.wait_for(feed.recv(), timeout=20))
             if message["kind"] == "vitals":
-                at = datetime.fromisoformat(message["values"]["heart_rate"]["at"])
+                at = datetime.fromisoformat(message["wearers"][0]["values"]["heart_rate"]["at"])
                 fresh = message if at > restarted_at else None
         assert fresh is not None, "no vitals on the feed after Redis came back"
     await asyncio.wait_for(run, timeout=120)
@@ -112,9 +111,9 @@ async def test_two_daphne_processes_behave_as_one_server(stack, device, care_gro
             message = json.loads(await asyncio.wait_for(feed.recv(), timeout=20))
             kinds.add(message["kind"])
             if message["kind"] == "vitals":
-                assert message["wearer_id"] == device.wearer_id
-        # A server-to-watch message published from anywhere reaches the socket on process A.
-        layer = RedisPubSubChannelLayer(hosts=[stack.redis_url])
+                assert [w["wearer_id"] for w in message["wearers"]] == [device.wearer_id]
+        # A server-to-watch message sent from another process reaches the socket on process A.
+        layer = RedisChannelLayer(hosts=[stack.redis_url])
         received = []
 
         async def listen() -> None:
@@ -122,13 +121,10 @@ async def test_two_daphne_processes_behave_as_one_server(stack, device, care_gro
                 stack.ingest_url(i=0), additional_headers={"Authorization": f"Device {device.token}"}
             ) as ws:
                 assert json.loads(await ws.recv())["type"] == "hello"
-                await layer.group_send(
-                    device_group_name(device.id),
-                    {"type": "watch.message", "message": {"type": "checkin", "episode_id": 1}},
-                )
+                channel = await database_sync_to_async(lambda: Device.objects.get(id=device.id).channel_name)()
+                await layer.send(channel, {"type": "watch.message", "message": {"type": "checkin", "episode_id": 1}})
                 received.append(json.loads(await asyncio.wait_for(ws.recv(), timeout=10)))
 
         await asyncio.wait_for(run, timeout=60)
         await listen()
-        await layer.flush()
         assert received == [{"type": "checkin", "episode_id": 1}]

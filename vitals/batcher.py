@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from pulsera.realtime import abroadcast, group_feed_name
 
@@ -47,8 +47,8 @@ class _Job:
 
 
 def _store(frames: list[tuple[Device, ParsedBatch]]) -> StoreOutcome:
-    """Runs on the batcher's database thread."""
-    close_old_connections()
+    """Runs on the batcher's database thread, which keeps its connection between flushes (a new
+    PostgreSQL connection per flush would cost more than the flush)."""
     try:
         return samples_store(frames)
     except Exception:
@@ -75,6 +75,7 @@ class IngestBatcher:
         self._tasks: list[asyncio.Task[None]] = []
         self._samples_per_second = 5000.0  # refined by measurement after each flush
         self._latest: dict[int, tuple[dict[str, Any], list[int]]] = {}  # wearer -> (values, group ids)
+        self._presence: dict[int, tuple[dict[str, Any], list[int]]] = {}  # device -> (payload, group ids)
         self.flushes = 0
 
     # ---- sockets -------------------------------------------------------------------------------
@@ -99,6 +100,11 @@ class IngestBatcher:
         if self._pending_samples >= self.flush_samples:
             self._full.set()
         return await job.future
+
+    def presence_changed(self, payload: dict[str, Any], group_ids: list[int]) -> None:
+        """Queue a device's presence for the feed (the newest per device wins within a tick)."""
+        self._start()
+        self._presence[payload["device_id"]] = (payload, group_ids)
 
     # ---- loops ---------------------------------------------------------------------------------
 
@@ -145,14 +151,23 @@ class IngestBatcher:
             self._latest[wearer_id] = (values, groups_of.get(wearer_id, []))
 
     async def _feed_loop(self) -> None:
-        """At most one vitals update per wearer per interval, with the freshest values."""
+        """At most one vitals update per wearer per interval, with the freshest values, and the
+        presence changes of the interval, in one message per group and kind (a care home's 500
+        wearers are one publish, not 500; so are 2,000 watches reconnecting after a blip)."""
         while True:
             await asyncio.sleep(self.feed_interval)
             latest, self._latest = self._latest, {}
-            for wearer_id, (values, group_ids) in latest.items():
-                payload = {"kind": "vitals", "wearer_id": wearer_id, "values": values}
-                for group_id in group_ids:
-                    await abroadcast(group_feed_name(group_id), payload)
+            presence, self._presence = self._presence, {}
+            for kind, key, entries in (
+                ("vitals", "wearers", [({"wearer_id": w, "values": v}, g) for w, (v, g) in latest.items()]),
+                ("presence", "devices", list(presence.values())),
+            ):
+                by_group: dict[int, list[dict[str, Any]]] = {}
+                for entry, group_ids in entries:
+                    for group_id in group_ids:
+                        by_group.setdefault(group_id, []).append(entry)
+                for group_id, items in by_group.items():
+                    await abroadcast(group_feed_name(group_id), {"kind": kind, key: items})
 
     async def close(self) -> None:
         """Stop the loops and release the database thread (and its connection)."""

@@ -20,13 +20,11 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from accounts.ws_auth import header
-from groups.selectors import group_ids_of_wearer
-from pulsera.realtime import device_group_name
 
 from . import protocol
 from .batcher import StorageUnavailable, get_batcher
 from .models import Device
-from .services import IngestResult, batch_from_payload, device_by_token, device_connected, device_disconnected
+from .services import IngestResult, batch_from_payload, device_session_close, device_session_open, presence_payload
 from .validation import BatchError, ParsedBatch
 
 logger = logging.getLogger(__name__)
@@ -46,12 +44,10 @@ def device_token(scope: dict[str, Any]) -> str | None:
     return query.get("token", [None])[0]
 
 
-@database_sync_to_async
-def _device_and_groups(token: str) -> tuple[Device | None, list[int]]:
-    device = device_by_token(token)
-    if device is None or not device.is_active():
-        return device, []
-    return device, group_ids_of_wearer(device.wearer_id)
+# Thousands of watches (re)connect at once after a network blip: their session calls run on a
+# thread pool (connections come from the database pool), not on Channels' single sync thread.
+_session_open = database_sync_to_async(device_session_open, thread_sensitive=False)
+_session_close = database_sync_to_async(device_session_close, thread_sensitive=False)
 
 
 def limits() -> protocol.Limits:
@@ -69,10 +65,11 @@ class WatchIngestConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         subprotocol = protocol.SUBPROTOCOL if protocol.SUBPROTOCOL in self.scope.get("subprotocols", []) else None
         token = device_token(self.scope)
-        device, group_ids = (None, []) if token is None else await _device_and_groups(token)
+        session = None if token is None else await _session_open(token=token, channel_name=self.channel_name)
+        device = session.device if session else None
         # Accept first, then close with a code: a refused handshake can't tell the watch why.
         await self.accept(subprotocol)
-        if token is None:
+        if session is None:
             await self.close(code=protocol.CloseCode.TOKEN_MISSING)
             return
         if device is None:
@@ -82,24 +79,32 @@ class WatchIngestConsumer(AsyncWebsocketConsumer):
             await self.close(code=protocol.CloseCode.TOKEN_REVOKED)
             return
         self.device = device
-        self.group_ids = group_ids
+        self.group_ids = session.group_ids
         self.limits = limits()
         self.bucket = protocol.TokenBucket(
             rate=self.limits.samples_per_second, burst=self.limits.burst_samples, now=time.monotonic()
         )
         self.inflight: set[asyncio.Task[None]] = set()
-        self.device_group = device_group_name(device.id)
-        # One stream per device: an older socket of this device (on any process) closes itself.
-        await self.channel_layer.group_send(self.device_group, {"type": "watch.replaced", "channel": self.channel_name})
-        await self.channel_layer.group_add(self.device_group, self.channel_name)
-        await database_sync_to_async(device_connected)(device=device, channel_name=self.channel_name)
+        if session.previous_channel:
+            # One stream per device: the older socket of this device (on any process) closes itself.
+            # Best effort: after a crash the old channel is gone (and may be full); that is fine.
+            try:
+                await self.channel_layer.send(session.previous_channel, {"type": "watch.replaced"})
+            except Exception:
+                logger.debug("could not notify the previous socket of device %s", device.id)
+        self._announce_presence()
         await self.send_message(protocol.hello(device_id=device.id, wearer_id=device.wearer_id, limits=self.limits))
 
     async def disconnect(self, code: int) -> None:
         if self.device is None:
             return
-        await self.channel_layer.group_discard(self.device_group, self.channel_name)
-        await database_sync_to_async(device_disconnected)(device=self.device, channel_name=self.channel_name)
+        if await _session_close(device=self.device, channel_name=self.channel_name):
+            self._announce_presence()
+
+    def _announce_presence(self) -> None:
+        """Queued on the batcher, which sends each group one presence message per tick."""
+        assert self.device is not None
+        get_batcher().presence_changed(presence_payload(self.device), self.group_ids)
 
     async def send_message(self, message: dict[str, Any]) -> None:
         try:
@@ -172,5 +177,12 @@ class WatchIngestConsumer(AsyncWebsocketConsumer):
         await self.send_message(event["message"])
 
     async def watch_replaced(self, event: dict[str, Any]) -> None:
-        if event["channel"] != self.channel_name:
-            await self.close(code=protocol.CloseCode.REPLACED)
+        await self.close(code=protocol.CloseCode.REPLACED)
+
+
+class BareEchoConsumer(AsyncWebsocketConsumer):
+    """The benchmark's yardstick: the same transport (Daphne + Channels), no auth, no parsing, no
+    database; every frame is sent straight back. Routed only when PULSERA_BENCH_ECHO is true."""
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        await self.send(text_data=text_data, bytes_data=bytes_data)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from groups.selectors import group_ids_of_wearer
-from pulsera.realtime import broadcast_on_commit, group_feed_name
+from pulsera.realtime import broadcast_on_commit, group_feed_name, socket_send_on_commit
 
 from .models import METRICS, Device, LatestVitals, VitalSample, token_hash
 from .validation import ParsedBatch, SampleInput, SampleRejection, batch_parse
@@ -58,7 +58,6 @@ def device_revoke(*, device: Device) -> None:
 
 def presence_payload(device: Device) -> dict[str, Any]:
     return {
-        "kind": "presence",
         "device_id": device.id,
         "wearer_id": device.wearer_id,
         "presence": device.presence,
@@ -68,34 +67,62 @@ def presence_payload(device: Device) -> dict[str, Any]:
     }
 
 
-def _presence_broadcast(device: Device) -> None:
-    payload = presence_payload(device)
-    for group_id in group_ids_of_wearer(device.wearer_id):
+def _presence_broadcast(device: Device, group_ids: list[int] | None = None) -> None:
+    payload = {"kind": "presence", "devices": [presence_payload(device)]}
+    for group_id in group_ids if group_ids is not None else group_ids_of_wearer(device.wearer_id):
         broadcast_on_commit(group_feed_name(group_id), payload)
 
 
-@transaction.atomic
-def device_connected(*, device: Device, channel_name: str) -> None:
-    """A device's socket opened: it is online, and this socket is the one streaming for it."""
+@dataclass
+class DeviceSession:
+    device: Device | None
+    group_ids: list[int] = field(default_factory=list)
+    previous_channel: str = ""  # a socket that was still streaming for this device, to be closed
+
+
+def device_session_open(*, token: str, channel_name: str) -> DeviceSession:
+    """A socket opened with `token`. For an active device: it is online and this socket is the one
+    streaming for it (server-to-watch messages go to `channel_name`). A revoked device is returned
+    unchanged (the caller refuses it). Three queries, autocommitted.
+
+    The caller (an async consumer) announces the presence change itself, on its event loop: this is
+    the hot path when thousands of watches reconnect at once.
+    """
+    device = device_by_token(token)
+    if device is None or not device.is_active():
+        return DeviceSession(device)
+    previous = device.channel_name
     now = timezone.now()
     Device.objects.filter(id=device.id).update(
         presence=Device.Presence.ONLINE, presence_changed_at=now, channel_name=channel_name, last_seen_at=now
     )
-    device.refresh_from_db()
-    _presence_broadcast(device)
+    device.presence, device.presence_changed_at, device.channel_name, device.last_seen_at = (
+        Device.Presence.ONLINE, now, channel_name, now,
+    )  # fmt: skip
+    return DeviceSession(device, group_ids_of_wearer(device.wearer_id), previous if previous != channel_name else "")
 
 
-@transaction.atomic
-def device_disconnected(*, device: Device, channel_name: str) -> bool:
-    """The socket `channel_name` closed. The device goes offline unless a newer socket took over."""
+def device_session_close(*, device: Device, channel_name: str) -> bool:
+    """The socket `channel_name` closed. The device goes offline unless a newer socket took over.
+    Returns whether it changed; the caller announces it, as for `device_session_open`."""
     now = timezone.now()
     changed = Device.objects.filter(id=device.id, channel_name=channel_name).update(
         presence=Device.Presence.OFFLINE, presence_changed_at=now, channel_name=""
     )
     if changed:
-        device.refresh_from_db()
-        _presence_broadcast(device)
+        device.presence, device.presence_changed_at, device.channel_name = Device.Presence.OFFLINE, now, ""
     return bool(changed)
+
+
+def watch_message_send(*, device_id: int, message: dict[str, Any]) -> bool:
+    """Send a server-to-watch message (a check-in, an instruction) to the device's open socket after
+    commit. Returns False if the device has no open socket. At-most-once: the caller keeps the
+    durable record (the episode) and retries by its own rules."""
+    channel = Device.objects.filter(id=device_id).values_list("channel_name", flat=True).first()
+    if not channel:
+        return False
+    socket_send_on_commit(channel, {"type": "watch.message", "message": message})
+    return True
 
 
 def devices_mark_stale(*, now: datetime | None = None) -> int:
@@ -203,11 +230,51 @@ SAMPLE_COLUMNS = ("wearer_id", "device_id", "sequence", "recorded_at", "received
 _INSERT_CHUNK = 1000  # rows per statement: 12 columns x 1000 stays under PostgreSQL's and SQLite's limits
 
 
+_PG_ARRAY_TYPES = (
+    "bigint",
+    "bigint",
+    "bigint",
+    "timestamptz",
+    "timestamptz",
+    *("double precision",) * 5,
+    "integer",
+    "double precision",
+)
+
+
 def _samples_insert(rows: list[tuple[int, Device, SampleInput]], *, received_at: datetime) -> set[tuple[int, int]]:
-    """Multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING: one round trip per 1,000 samples.
-    Returns the (device_id, sequence) pairs this statement inserted."""
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING, in one round trip. Returns the (device_id,
+    sequence) pairs this statement inserted.
+
+    PostgreSQL gets one array per column through unnest(): a constant statement (parsed once) with
+    12 parameters, whatever the number of rows. SQLite gets multi-row VALUES in chunks.
+    """
     table = connection.ops.quote_name(VitalSample._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(c) for c in SAMPLE_COLUMNS)
+    if connection.vendor == "postgresql":
+        arrays: list[list[Any]] = [[] for _ in SAMPLE_COLUMNS]
+        for _, device, s in rows:
+            for column, value in zip(
+                arrays,
+                (
+                    device.wearer_id,
+                    device.id,
+                    s.sequence,
+                    s.recorded_at,
+                    received_at,
+                    *(getattr(s, m) for m in METRICS),
+                ),
+                strict=True,
+            ):
+                column.append(value)
+        unnest = ", ".join(f"%s::{kind}[]" for kind in _PG_ARRAY_TYPES)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({unnest}) "
+                f"ON CONFLICT (device_id, sequence) DO NOTHING RETURNING device_id, sequence",
+                arrays,
+            )
+            return {(row[0], row[1]) for row in cursor.fetchall()}
     adapt = connection.ops.adapt_datetimefield_value
     received = adapt(received_at)
     inserted: set[tuple[int, int]] = set()

@@ -36,6 +36,7 @@ class WatchStats:
     throttled: int = 0
     reconnects: int = 0
     ack_latencies_ms: list[float] = field(default_factory=list)
+    ack_log: list[tuple[float, float, int]] = field(default_factory=list)  # (monotonic time, latency ms, samples)
     acked_sequences: set[int] = field(default_factory=set)
     generated_sequences: set[int] = field(default_factory=set)
 
@@ -136,6 +137,8 @@ class SimulatedWatch:
                         logger.error("%s: refused by the server (close code %s)", self.name, exc.rcvd.code)
                         break
                 logger.debug("%s: connection lost (%s); reconnecting", self.name, exc)
+            if deadline is not None and time.monotonic() >= deadline and not (drain and self.buffer):
+                break  # finished, not disconnected
             self.stats.reconnects += 1
             self.inflight.clear()  # unacked frames are resent from the buffer on the next connection
             await asyncio.sleep(backoff * random.uniform(0.5, 1.5))
@@ -189,7 +192,9 @@ class SimulatedWatch:
             sent = self.inflight.pop(str(message.get("id")), None)
             if kind == "ack":
                 if sent is not None:
-                    self.stats.ack_latencies_ms.append((time.monotonic() - sent[0]) * 1000)
+                    latency = (time.monotonic() - sent[0]) * 1000
+                    self.stats.ack_latencies_ms.append(latency)
+                    self.stats.ack_log.append((time.monotonic(), latency, len(message["acked"])))
                 for seq in message["acked"]:
                     self.stats.acked_sequences.add(seq)
                     if self.buffer.pop(seq, None) is not None:

@@ -10,11 +10,10 @@ import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
-from pulsera.realtime import watch_send_on_commit
 from tests.ws import receive, receive_kind, watch, ws_cleanup  # noqa: F401
 from vitals.models import Device, VitalSample
 from vitals.protocol import CloseCode
-from vitals.services import device_revoke
+from vitals.services import device_revoke, watch_message_send
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("ws_cleanup")]
 
@@ -182,9 +181,13 @@ async def test_ping_pong(device):
 async def test_server_messages_reach_the_watch_on_the_same_socket(device):
     comm, _ = await connected(device.token)
     message = {"type": "checkin", "episode_id": 12, "question": "Are you OK?", "countdown_s": 60}
-    await database_sync_to_async(watch_send_on_commit)(device.id, message)
+    assert await database_sync_to_async(watch_message_send)(device_id=device.id, message=message)
     assert await receive(comm) == message
     await comm.disconnect()
+
+
+async def test_a_message_for_a_watch_that_is_not_connected_is_reported_undelivered(device):
+    assert not await database_sync_to_async(watch_message_send)(device_id=device.id, message={"type": "checkin"})
 
 
 async def test_presence_follows_the_socket_and_a_new_socket_replaces_the_old(device):

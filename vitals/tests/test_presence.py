@@ -26,13 +26,13 @@ def test_a_silent_device_goes_stale_once_and_recovers_with_data(device, settings
             assert devices_mark_stale() == 0  # once
         device.refresh_from_db()
         assert device.presence == Device.Presence.STALE
-        assert broadcast.call_args.args[1]["presence"] == "stale"
+        assert broadcast.call_args.args[1]["devices"][0]["presence"] == "stale"
         with django_capture_on_commit_callbacks(execute=True):
             sample = SampleInput(sequence=1, recorded_at=later, heart_rate=70.0)
             samples_ingest(device=device, batch=ParsedBatch(samples=[sample], rejected=[], battery_pct=None))
     device.refresh_from_db()
     assert device.presence == Device.Presence.ONLINE
-    assert broadcast.call_args.args[1]["presence"] == "online"
+    assert broadcast.call_args.args[1]["devices"][0]["presence"] == "online"
 
 
 def test_revoked_devices_are_not_swept(device, settings):
