@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/pulsera
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q
 
-.PHONY: run test test-sqlite test-postgres lint browser format clean
+.PHONY: run test test-sqlite test-postgres lint browser format clean bench-ingest
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ test-postgres: $(VENV)/.installed-dev
 	else \
 		echo "Skipped the PostgreSQL pass (see above for how to run it)."; \
 	fi
+
+# The ingest benchmark (docs/benchmarks.md); needs PostgreSQL and Redis on 127.0.0.1.
+bench-ingest: $(VENV)/.installed-dev
+	$(BIN)/python scripts/bench_ingest.py
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .

@@ -28,6 +28,14 @@ from pathlib import Path
 from typing import IO
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def daphne_endpoint(host: str, port: int) -> str:
+    """A listening socket with a deep backlog: when thousands of watches reconnect at once (after a
+    network blip or a restart), Twisted's default backlog of 50 drops their handshakes."""
+    return f"tcp:port={port}:interface={host}:backlog=2048"
+
+
 VAR_DIR = BASE_DIR / "var"
 STOP_TIMEOUT = 15
 # Daphne's transport limit is above the application's (PULSERA_WS_MAX_FRAME_BYTES), so an oversized
@@ -173,7 +181,15 @@ def main(argv: list[str] | None = None) -> int:
 
     stack.start(
         "web",
-        [python, "-m", "daphne", *DAPHNE_OPTIONS, "-b", args.host, "-p", str(args.port), "pulsera.asgi:application"],
+        [
+            python,
+            "-m",
+            "daphne",
+            *DAPHNE_OPTIONS,
+            "-e",
+            daphne_endpoint(args.host, args.port),
+            "pulsera.asgi:application",
+        ],
     )
     stack.start(
         "worker",

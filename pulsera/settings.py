@@ -135,6 +135,8 @@ else:
     # Under ASGI, per-thread persistent connections leak; Django's recommendation is a connection
     # pool (psycopg_pool): each request or consumer call borrows a connection and returns it.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Parameters travel separately from the SQL (no client-side quoting of ingest's big arrays).
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
     if env.bool("DATABASE_POOL", default=True):
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN", default=2),

@@ -250,7 +250,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=200, help="phase B: closed-loop connections")
     parser.add_argument("--inflight", type=int, default=4, help="phase B: frames in flight per connection")
     parser.add_argument("--throughput-seconds", type=float, default=20)
-    parser.add_argument("--ramp", type=float, default=250, help="new connections per second")
+    parser.add_argument("--ramp", type=float, default=100, help="new connections per second")
     parser.add_argument("--skip", default="", help="phases to skip, e.g. BC")
     args = parser.parse_args()
     steps = [int(s) for s in args.steps.split(",") if s]
@@ -262,14 +262,14 @@ def main() -> None:
     import django
 
     django.setup()
-    from pulsera.devstack import DAPHNE_OPTIONS
+    from pulsera.devstack import DAPHNE_OPTIONS, daphne_endpoint
     from vitals.simulator.provision import watches_provision
 
     provisioned = watches_provision(max([args.watches, args.connections, *steps]))
     port = free_port()
     web_env = {"PULSERA_WS_SAMPLES_PER_SECOND": "10000", "PULSERA_WS_BURST_SAMPLES": "20000"}
     daphne = start(
-        [sys.executable, "-m", "daphne", *DAPHNE_OPTIONS, "-b", "127.0.0.1", "-p", str(port), "pulsera.asgi:application"],
+        [sys.executable, "-m", "daphne", *DAPHNE_OPTIONS, "-e", daphne_endpoint("127.0.0.1", port), "pulsera.asgi:application"],
         logs / "daphne.log", web_env,
     )  # fmt: skip
     worker = start(

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from pulsera.devstack import DAPHNE_OPTIONS, _redis_executable
+from pulsera.devstack import DAPHNE_OPTIONS, _redis_executable, daphne_endpoint
 from tests.conftest import child_env, worker_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -74,10 +74,8 @@ class LiveStack:
                 "-m",
                 "daphne",
                 *DAPHNE_OPTIONS,
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
+                "-e",
+                daphne_endpoint("127.0.0.1", port),
                 "pulsera.asgi:application",
             ]
             self.webs.append(Process(argv, port, env, tmp / f"daphne-{i}.log"))

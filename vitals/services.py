@@ -302,26 +302,58 @@ DEVICE_TOUCH_INTERVAL = timedelta(seconds=10)
 def _devices_touch(
     frames: list[tuple[Device, ParsedBatch]], *, now: datetime, newest_by_device: dict[int, datetime]
 ) -> None:
-    devices: dict[int, Device] = {}
+    """Write last-seen, newest sample and battery for the devices due (every DEVICE_TOUCH_INTERVAL,
+    or at once when the battery changes), and bring stale devices back online."""
+    due: dict[int, Device] = {}
     for device, batch in frames:
-        changed = False
         newest = newest_by_device.get(device.id)
         if newest is not None and (device.last_sample_at is None or newest > device.last_sample_at):
             device.last_sample_at = newest
-            changed = True
-        if batch.battery_pct is not None and batch.battery_pct != device.battery_pct:
+        battery_changed = batch.battery_pct is not None and batch.battery_pct != device.battery_pct
+        if battery_changed:
             device.battery_pct = batch.battery_pct
-            changed = True
-        if changed or device.last_seen_at is None or now - device.last_seen_at >= DEVICE_TOUCH_INTERVAL:
+        if battery_changed or device.last_seen_at is None or now - device.last_seen_at >= DEVICE_TOUCH_INTERVAL:
             device.last_seen_at = now
-            devices[device.id] = device
-    if devices:
-        Device.objects.bulk_update(list(devices.values()), ["last_seen_at", "last_sample_at", "battery_pct"])
-        # Data is flowing again from devices that had gone stale.
-        for device in Device.objects.filter(id__in=list(devices), presence=Device.Presence.STALE):
-            Device.objects.filter(id=device.id).update(presence=Device.Presence.ONLINE, presence_changed_at=now)
-            device.presence = Device.Presence.ONLINE
-            _presence_broadcast(device)
+            due[device.id] = device
+    if not due:
+        return
+    if connection.vendor == "postgresql":
+        revived = _devices_touch_pg(list(due.values()), now=now)
+    else:
+        Device.objects.bulk_update(list(due.values()), ["last_seen_at", "last_sample_at", "battery_pct"])
+        revived = list(
+            Device.objects.filter(id__in=list(due), presence=Device.Presence.STALE).values_list("id", flat=True)
+        )
+        Device.objects.filter(id__in=revived).update(presence=Device.Presence.ONLINE, presence_changed_at=now)
+    for device_id in revived:  # data is flowing again from devices that had gone stale
+        device = due[device_id]
+        device.presence, device.presence_changed_at = Device.Presence.ONLINE, now
+        _presence_broadcast(device)
+
+
+def _devices_touch_pg(devices: list[Device], *, now: datetime) -> list[int]:
+    """One UPDATE ... FROM unnest() for all due devices; returns the ids that were stale."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE vitals_device AS d SET
+                last_seen_at = v.seen,
+                last_sample_at = GREATEST(d.last_sample_at, v.newest),
+                battery_pct = COALESCE(v.battery, d.battery_pct),
+                presence = CASE WHEN d.presence = 'stale' THEN 'online' ELSE d.presence END,
+                presence_changed_at = CASE WHEN d.presence = 'stale' THEN v.seen ELSE d.presence_changed_at END
+            FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::integer[]) AS v(id, seen, newest, battery)
+            WHERE d.id = v.id
+            RETURNING d.id, d.presence = 'online' AND d.presence_changed_at = v.seen
+            """,
+            [
+                [d.id for d in devices],
+                [now] * len(devices),
+                [d.last_sample_at for d in devices],
+                [d.battery_pct for d in devices],
+            ],
+        )
+        return [device_id for device_id, revived in cursor.fetchall() if revived]
 
 
 def samples_stored_notify(wearer_ids: list[int]) -> None:

@@ -90,11 +90,11 @@ async def test_consented_vitals_presence_and_episodes_arrive_live(care_group, we
     comm, _ = await follow(care_group.id, caregiver)
     await receive_kind(comm, "snapshot")
     await stream(device, 1, 2, heart_rate=81)
-    presence = await receive_kind(comm, "presence")
+    messages = {m["kind"]: m for m in await collect(comm, 1.0)}
+    presence, vitals = messages["presence"], messages["vitals"]
     # The feed carries the freshest state of each tick (the watch connects, then leaves).
     assert [d["device_id"] for d in presence["devices"]] == [device.id]
     assert presence["devices"][0]["presence"] in ("online", "offline")
-    vitals = await receive_kind(comm, "vitals")
     [entry] = vitals["wearers"]
     assert entry["wearer_id"] == wearer.id
     assert entry["values"]["heart_rate"]["value"] == 81

@@ -25,6 +25,7 @@ from .physiology import Physiology
 
 logger = logging.getLogger(__name__)
 ACK_TIMEOUT = 15.0  # resend a frame that got no answer in this long
+DRAIN_LIMIT = 60.0  # after the run, keep uploading the backlog for at most this long
 
 
 @dataclass
@@ -113,7 +114,7 @@ class SimulatedWatch:
         deadline = None if duration is None else time.monotonic() + duration
         backoff = 0.5
         while deadline is None or time.monotonic() < deadline or (drain and self.buffer):
-            if deadline is not None and time.monotonic() > deadline + 60:
+            if deadline is not None and time.monotonic() > deadline + DRAIN_LIMIT:
                 break
             gap = self.offline_now()
             if gap:
@@ -139,6 +140,8 @@ class SimulatedWatch:
                 logger.debug("%s: connection lost (%s); reconnecting", self.name, exc)
             if deadline is not None and time.monotonic() >= deadline and not (drain and self.buffer):
                 break  # finished, not disconnected
+            if deadline is not None and time.monotonic() > deadline + DRAIN_LIMIT:
+                break
             self.stats.reconnects += 1
             self.inflight.clear()  # unacked frames are resent from the buffer on the next connection
             await asyncio.sleep(backoff * random.uniform(0.5, 1.5))
@@ -157,7 +160,7 @@ class SimulatedWatch:
                 if self.offline_now():
                     return  # an injected gap: drop the connection, keep measuring
                 finished = deadline is not None and now >= deadline
-                if finished and (not drain or not self.buffer):
+                if finished and (not drain or not self.buffer or now > deadline + DRAIN_LIMIT):
                     return
                 if now >= next_send or finished:
                     self.measure()
