@@ -41,6 +41,10 @@ STOP_TIMEOUT = 15
 # Daphne's transport limit is above the application's (PULSERA_WS_MAX_FRAME_BYTES), so an oversized
 # frame gets a clear `frame_too_large` error instead of a dropped connection.
 DAPHNE_OPTIONS = [
+    # A handshake waiting behind a reconnect storm is slow, not dead: dropping it after Daphne's
+    # default 5 s makes the watch reconnect again and adds to the storm.
+    "--websocket_connect_timeout",
+    "30",
     "--websocket-max-message-size",
     str(16 * 1024 * 1024),
     "--websocket-max-frame-size",

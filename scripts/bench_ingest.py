@@ -209,7 +209,15 @@ async def closed_loop(url: str, tokens: list[str] | None, *, connections: int, i
         nonlocal done
         headers = {"Authorization": f"Device {tokens[index]}"} if tokens else {}
         seq = 10_000_000 * (index + 1)
-        async with connect(url, additional_headers=headers, max_size=2**22) as ws:
+        for attempt in range(10):  # a busy server may refuse a handshake: retry like a watch would
+            try:
+                ws = await connect(url, additional_headers=headers, max_size=2**22, open_timeout=30)
+                break
+            except Exception:
+                await asyncio.sleep(0.5 * (attempt + 1))
+        else:
+            return
+        async with ws:
             if tokens:
                 await ws.recv()  # hello
 
@@ -311,6 +319,7 @@ def main() -> None:
             )
             say(f"   database: {measured} measured, {stored} stored exactly once, {missing} missing;"
                 f" Daphne memory {per_connection / 1024:.0f} KiB per connection")  # fmt: skip
+        time.sleep(10)  # let the server settle between phases
         if "B" not in args.skip:
             say(
                 f"B. Closed loop: {args.connections} connections x {args.inflight} frames in flight, {args.throughput_seconds:.0f} s each..."
@@ -332,6 +341,7 @@ def main() -> None:
             results["B"] = {"ours": ours, "echo": echo, "ratio": ratio}
             say(f"   ingest {ours['samples_per_s']:.0f} samples/s ({ours['frames_per_s']:.0f} frames/s); bare echo"
                 f" {echo['samples_per_s']:.0f} samples/s ({echo['frames_per_s']:.0f} frames/s): ratio {ratio:.0%}")  # fmt: skip
+        time.sleep(10)
         if "C" not in args.skip:
             say("C. Capacity: watches at the target cadence until p99 reaches 1 s...")
             best = 0
@@ -354,6 +364,7 @@ def main() -> None:
                 if step["p99_ms"] >= 1000 or step["reconnects"] > 0.01 * count:
                     break
                 best = count
+                time.sleep(10)
             results["C_best"] = best
             say(
                 f"   highest count with p99 under 1 s: {best}"

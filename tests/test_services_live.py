@@ -128,3 +128,36 @@ async def test_two_daphne_processes_behave_as_one_server(stack, device, care_gro
         await asyncio.wait_for(run, timeout=60)
         await listen()
         assert received == [{"type": "checkin", "episode_id": 1}]
+
+
+async def test_bad_frames_through_real_daphne_keep_the_connection_and_the_good_samples(stack, device):
+    headers = {"Authorization": f"Device {device.token}"}
+    async with connect(stack.ingest_url(), additional_headers=headers, max_size=2**24) as ws:
+        assert json.loads(await ws.recv())["type"] == "hello"
+        now = datetime.now(UTC).isoformat()
+        bad = [
+            "x" * 10_000_000,  # 10 MB
+            '{"type": "samples", "samples": [{"sequence": 1, "timestamp": "' + now + '", "heart_rate": NaN}]}',
+            json.dumps(
+                {
+                    "type": "samples",
+                    "samples": [{"sequence": i, "timestamp": now, "heart_rate": 70} for i in range(10_000)],
+                }
+            ),
+            "{oops",
+        ]
+        codes = []
+        for frame in bad:
+            await ws.send(frame)
+            codes.append(json.loads(await asyncio.wait_for(ws.recv(), timeout=30))["code"])
+        assert codes == ["frame_too_large", "invalid_json", "frame_too_large", "invalid_json"]
+        mixed = [
+            {"sequence": 1, "timestamp": now, "heart_rate": 72},
+            {"sequence": 2, "timestamp": "2099-01-01T00:00:00Z", "heart_rate": 72},
+            {"sequence": 3, "timestamp": now, "heart_rate": "fast"},
+        ]
+        await ws.send(json.dumps({"type": "samples", "id": "ok", "samples": mixed}))
+        ack = json.loads(await asyncio.wait_for(ws.recv(), timeout=30))
+    assert ack["acked"] == [1]
+    assert [r["reason"] for r in ack["rejected"]] == ["in_the_future", "malformed"]
+    assert await stored_sequences(device) == [1]

@@ -24,7 +24,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from .physiology import Physiology
 
 logger = logging.getLogger(__name__)
-ACK_TIMEOUT = 15.0  # resend a frame that got no answer in this long
+ACK_TIMEOUT = 30.0  # resend a frame that got no answer in this long
 DRAIN_LIMIT = 60.0  # after the run, keep uploading the backlog for at most this long
 
 
