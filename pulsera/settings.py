@@ -150,6 +150,9 @@ else:
 # `make run` starts an embedded Redis and sets REDIS_URL for its processes when it is unset.
 REDIS_URL = env.str("REDIS_URL") if _is_set("REDIS_URL") else "redis://127.0.0.1:6379/0"
 
+# core (RedisChannelLayer) holds 2,000 watches on one process; pubsub collapsed into reconnects at
+# that load (each socket's subscribe queues on one connection per process), though it keeps sockets
+# through a Redis restart, where core closes them (1011) and clients reconnect. docs/benchmarks.md.
 _CHANNEL_LAYER = env.str("PULSERA_CHANNEL_LAYER", default="core")
 CHANNEL_LAYERS = {
     "default": {

@@ -1,5 +1,5 @@
 """channels-redis carries a realtime broadcast from one process to another, through our settings
-(RedisPubSubChannelLayer on REDIS_URL) and our one door to the layer (pulsera.realtime)."""
+(the configured channels-redis layer on REDIS_URL) and our one door to the layer (pulsera.realtime)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from channels_redis.pubsub import RedisPubSubChannelLayer
+from channels_redis.core import RedisChannelLayer
 
 from tests.conftest import child_env
 
@@ -25,7 +25,7 @@ broadcast(sys.argv[1], json.loads(sys.argv[2]))
 
 @pytest.mark.services
 async def test_a_broadcast_crosses_processes_through_redis(real_redis_url, tmp_path):
-    layer = RedisPubSubChannelLayer(hosts=[real_redis_url])
+    layer = RedisChannelLayer(hosts=[real_redis_url])
     group = f"care-group-test-{uuid.uuid4().hex[:8]}"
     channel = await layer.new_channel()
     await layer.group_add(group, channel)
