@@ -129,13 +129,16 @@ class RssSampler(threading.Thread):
 
 
 async def run_watches(
-    url: str, provisioned: list, *, duration: float, ramp_per_s: float, rate: float, batch: float
+    url: str | list[str], provisioned: list, *, duration: float, ramp_per_s: float, rate: float, batch: float
 ) -> dict:
+    """`url` may list several Daphne processes: watches are spread over them, as a load balancer would."""
+    urls = [url] if isinstance(url, str) else url
     from vitals.simulator.physiology import Person, Physiology
     from vitals.simulator.watch import SimulatedWatch
 
     watches = []
-    for p in provisioned:
+    for i, p in enumerate(provisioned):
+        url = urls[i % len(urls)]
         rng = random.Random(p.device_id)
         watches.append(
             SimulatedWatch(
@@ -260,6 +263,7 @@ def main() -> None:
     parser.add_argument("--throughput-seconds", type=float, default=20)
     parser.add_argument("--ramp", type=float, default=100, help="new connections per second")
     parser.add_argument("--skip", default="", help="phases to skip, e.g. BC")
+    parser.add_argument("--processes", type=int, default=1, help="phase A: Daphne processes sharing the watches")
     args = parser.parse_args()
     steps = [int(s) for s in args.steps.split(",") if s]
     logs = BASE_DIR / "var" / "bench"
@@ -297,10 +301,18 @@ def main() -> None:
             say(
                 f"A. {args.watches} watches, a 5-sample frame every 5 s, {args.duration:.0f} s measured after the ramp..."
             )
+            extra, urls = [], [ingest]
+            for i in range(1, args.processes):  # more Daphne processes, the watches spread over them
+                extra_port = free_port()
+                argv = [sys.executable, "-m", "daphne", *DAPHNE_OPTIONS, "-e", daphne_endpoint("127.0.0.1", extra_port)]
+                extra.append(start([*argv, "pulsera.asgi:application"], logs / f"daphne-{i}.log", web_env))
+                wait_port(extra_port)
+                urls.append(f"ws://127.0.0.1:{extra_port}/ws/v1/ingest/")
+            say(f"   on {len(urls)} Daphne process(es)")
             baseline = rss.reset()
             a = asyncio.run(
                 run_watches(
-                    ingest,
+                    urls,
                     provisioned[: args.watches],
                     duration=args.duration,
                     ramp_per_s=args.ramp,
@@ -308,6 +320,8 @@ def main() -> None:
                     batch=5.0,
                 )
             )
+            for process in extra:
+                process.terminate()
             measured, stored, missing = verify_exactly_once(a["watches"])
             per_connection = (rss.peak - baseline) / args.watches
             results["A"] = {k: v for k, v in a.items() if k != "watches"} | {
