@@ -3,6 +3,7 @@ row locks), recorded in the timeline in the same transaction, and broadcast afte
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -102,6 +103,11 @@ def episode_open(
     return active, False
 
 
+# Detection re-confirms an active episode every few seconds; the timeline records evidence when it
+# raises the severity or the score, and otherwise at most this often, so people can still read it.
+EVIDENCE_EVENT_INTERVAL = timedelta(minutes=5)
+
+
 def _evidence_add(
     *, episode: Episode, severity: str, score: float | None, explanation: str, source: str, actor: User | None
 ) -> None:
@@ -113,6 +119,9 @@ def _evidence_add(
         episode.score = score
         fields.append("score")
     episode.save(update_fields=[*fields, "updated_at"])
+    last = episode.events.filter(kind=EpisodeEvent.Kind.EVIDENCE).order_by("-at").values_list("at", flat=True).first()
+    if not fields and last is not None and timezone.now() - last < EVIDENCE_EVENT_INTERVAL:
+        return
     EpisodeEvent.objects.create(
         episode=episode,
         kind=EpisodeEvent.Kind.EVIDENCE,

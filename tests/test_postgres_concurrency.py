@@ -59,7 +59,8 @@ def test_racing_detections_open_one_episode(on_postgres, wearer):
     assert len({episode.id for episode, _ in results}) == 1
     assert [created for _, created in results].count(True) == 1
     episode = Episode.objects.get(wearer=wearer)
-    assert episode.events.filter(kind=EpisodeEvent.Kind.EVIDENCE).count() == RACERS - 1
+    # Evidence is recorded when it raises the score (or is the first): between 1 and RACERS - 1 events.
+    assert 1 <= episode.events.filter(kind=EpisodeEvent.Kind.EVIDENCE).count() <= RACERS - 1
     assert episode.score == 0.3  # the highest score of all the evidence
 
 

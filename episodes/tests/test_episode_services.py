@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -45,6 +47,21 @@ def test_new_evidence_updates_the_active_episode_and_never_lowers_severity(weare
     raised, _ = open_one(wearer, severity=Episode.Severity.CRITICAL)
     raised.refresh_from_db()
     assert raised.severity == Episode.Severity.CRITICAL
+
+
+def test_repeated_evidence_is_recorded_when_it_matters_or_every_five_minutes(wearer):
+    import time_machine
+    from django.utils import timezone
+
+    episode, _ = open_one(wearer, severity=Episode.Severity.HIGH, score=0.8)
+    for _ in range(10):  # detection re-confirming every few seconds
+        open_one(wearer, severity=Episode.Severity.HIGH, score=0.8)
+    assert episode.events.filter(kind=EpisodeEvent.Kind.EVIDENCE).count() == 1
+    open_one(wearer, severity=Episode.Severity.HIGH, score=0.95)  # a higher score is news
+    assert episode.events.filter(kind=EpisodeEvent.Kind.EVIDENCE).count() == 2
+    with time_machine.travel(timezone.now() + timedelta(minutes=6)):
+        open_one(wearer, severity=Episode.Severity.HIGH, score=0.8)  # still going, five minutes on
+    assert episode.events.filter(kind=EpisodeEvent.Kind.EVIDENCE).count() == 3
 
 
 def test_another_kind_opens_another_episode(wearer):
