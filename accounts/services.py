@@ -6,18 +6,9 @@ from typing import Any
 
 from django.contrib.auth.models import Group as AuthGroup
 from django.contrib.auth.models import Permission
-from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from .models import User
-
-
-@transaction.atomic
-def user_create(*, email: str, password: str | None, display_name: str = "", **fields: Any) -> User:
-    """Create a person; the email is normalised to lower case. Raises IntegrityError on a duplicate."""
-    user = User.objects.create_user(email=email, password=password, display_name=display_name, **fields)
-    user.full_clean(exclude=["password"])
-    return user
 
 
 def user_update(*, user: User, data: dict[str, Any]) -> User:

@@ -212,9 +212,3 @@ def episode_resolve(*, episode: Episode, by: User | None, resolution: str, note:
         resolved_by=by,
         resolved_at=timezone.now(),
     )
-
-
-def episode_note_add(*, episode: Episode, by: User, message: str) -> EpisodeEvent:
-    return EpisodeEvent.objects.create(
-        episode=episode, kind=EpisodeEvent.Kind.NOTE, actor=by, source=_actor_source(by, episode), message=message
-    )

@@ -40,11 +40,6 @@ def can_transition(current: str, target: str) -> bool:
     return target in TRANSITIONS[current]
 
 
-def sources_of(target: str) -> list[str]:
-    """The states from which `target` may be reached (for a conditional UPDATE ... WHERE state IN)."""
-    return sorted(state for state, targets in TRANSITIONS.items() if target in targets)
-
-
 def transition_check(current: str, target: str) -> None:
     if not can_transition(current, target):
         raise IllegalTransition(current, target)

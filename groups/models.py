@@ -57,9 +57,6 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()}) in {self.group}"
 
-    def is_responder(self) -> bool:
-        return self.role in self.RESPONDER_ROLES
-
 
 class Consent(models.Model):
     """What one wearer lets one caregiver of a group see. Episodes are always shared with responders;

@@ -31,14 +31,6 @@ def groups_visible_to(user: User) -> QuerySet[CareGroup]:
     return CareGroup.objects.filter(id__in=Membership.objects.filter(user=user).values("group_id"))
 
 
-def groups_administered_by(user: User) -> QuerySet[CareGroup]:
-    if user.is_staff:
-        return CareGroup.objects.all()
-    return CareGroup.objects.filter(
-        id__in=Membership.objects.filter(user=user, role=Membership.Role.ADMIN).values("group_id")
-    )
-
-
 def membership_of(*, user: User, group: CareGroup) -> Membership | None:
     return Membership.objects.filter(user=user, group=group).first()
 

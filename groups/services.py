@@ -36,13 +36,13 @@ def consents_sync(group: CareGroup) -> None:
     wearers = {uid for uid, role in members if role == Membership.Role.WEARER}
     viewers = {uid for uid, role in members if role in VIEWER_ROLES}
     wanted = {(w, v) for w in wearers for v in viewers if w != v}
-    existing = set(Consent.objects.filter(group=group).values_list("wearer_id", "viewer_id"))
-    stale = existing - wanted
-    if stale:
+    rows = list(Consent.objects.filter(group=group).values_list("id", "wearer_id", "viewer_id"))
+    existing = {(wearer_id, viewer_id) for _, wearer_id, viewer_id in rows}
+    stale_ids = [row_id for row_id, wearer_id, viewer_id in rows if (wearer_id, viewer_id) not in wanted]
+    if stale_ids:
+        Consent.objects.filter(id__in=stale_ids).delete()
         # Someone lost access: open live feeds re-check who may see what.
         broadcast_on_commit(group_feed_name(group.id), {"kind": "consent.changed"})
-    for wearer_id, viewer_id in stale:
-        Consent.objects.filter(group=group, wearer_id=wearer_id, viewer_id=viewer_id).delete()
     defaults = DEFAULT_CONSENT[group.kind]
     Consent.objects.bulk_create(
         [Consent(group=group, wearer_id=w, viewer_id=v, **defaults) for w, v in wanted - existing],

@@ -195,7 +195,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "vitals.tasks.devices_mark_stale",
         "schedule": 30.0,
     },
-    # https://crontab.guru/#7_*_*_*_* : hourly, off the full hour
+    # hourly: expired invitations are kept 30 days, then deleted
     "groups-invitations-expire": {
         "task": "groups.tasks.invitations_expire",
         "schedule": 3600.0,

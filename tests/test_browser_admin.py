@@ -71,15 +71,12 @@ def test_a_clinician_acknowledges_an_episode_in_the_admin(browser, live_server, 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_clinician_cannot_delete_history(browser, live_server, nurse, escalating_episode):  # noqa: F811
-    client_login = browser
-    client_login.get(f"{live_server.url}/admin/login/")
-    client_login.find_element(By.NAME, "username").send_keys(nurse.email)
-    client_login.find_element(By.NAME, "password").send_keys(PASSWORD)
-    client_login.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    client_login.get(f"{live_server.url}/admin/episodes/episodeevent/")
-    options = [
-        o.get_attribute("value") for o in client_login.find_elements(By.CSS_SELECTOR, "select[name=action] option")
-    ]
+    browser.get(f"{live_server.url}/admin/login/")
+    browser.find_element(By.NAME, "username").send_keys(nurse.email)
+    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    browser.get(f"{live_server.url}/admin/episodes/episodeevent/")
+    options = [o.get_attribute("value") for o in browser.find_elements(By.CSS_SELECTOR, "select[name=action] option")]
     assert "delete_selected" not in options
-    client_login.get(f"{live_server.url}/admin/vitals/vitalsample/")
-    assert "Add vital sample" not in client_login.page_source
+    browser.get(f"{live_server.url}/admin/vitals/vitalsample/")
+    assert "Add vital sample" not in browser.page_source

@@ -14,6 +14,7 @@ import logging
 import math
 import time
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -38,8 +39,6 @@ def device_token(scope: dict[str, Any]) -> str | None:
     for proto in scope.get("subprotocols", []):
         if proto.startswith(protocol.TOKEN_SUBPROTOCOL_PREFIX):
             return proto[len(protocol.TOKEN_SUBPROTOCOL_PREFIX) :]
-    from urllib.parse import parse_qs
-
     query = parse_qs(scope.get("query_string", b"").decode("latin1"))
     return query.get("token", [None])[0]
 

@@ -31,8 +31,3 @@ def test_only_legal_transitions_pass(current, target):
 def test_resolved_is_final():
     assert sm.TRANSITIONS[sm.RESOLVED] == frozenset()
     assert sm.RESOLVED not in sm.ACTIVE_STATES
-
-
-def test_sources_of_lists_every_state_that_leads_there():
-    assert sm.sources_of(sm.RESOLVED) == sorted([sm.OPEN, sm.ESCALATING, sm.ACKNOWLEDGED])
-    assert sm.sources_of(sm.ESCALATING) == sorted([sm.OPEN, sm.ACKNOWLEDGED])
