@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from accounts.services import clinician_role_ensure
 from alerts.services import alert_create
@@ -13,6 +13,16 @@ from episodes.models import Episode, EpisodeEvent
 from episodes.services import episode_escalate, episode_open
 from tests.browser import browser, screenshot  # noqa: F401  (fixture)
 from tests.factories import PASSWORD, UserFactory
+
+
+def log_in(browser, base_url: str, user) -> None:  # noqa: F811
+    """Log in through the form and wait until the admin index has loaded (the session is set)."""
+    browser.get(f"{base_url}/admin/login/")
+    browser.find_element(By.NAME, "username").send_keys(user.email)
+    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    WebDriverWait(browser, 30).until(lambda b: "/admin/login/" not in b.current_url)
+    assert browser.find_element(By.ID, "logout-form")
 
 
 @pytest.fixture
@@ -38,11 +48,7 @@ def escalating_episode(wearer, caregiver):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_clinician_acknowledges_an_episode_in_the_admin(browser, live_server, nurse, escalating_episode):  # noqa: F811
-    browser.get(f"{live_server.url}/admin/login/")
-    browser.find_element(By.NAME, "username").send_keys(nurse.email)
-    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    assert "Pulsera clinical admin" in browser.page_source
+    log_in(browser, live_server.url, nurse)
 
     browser.get(f"{live_server.url}/admin/episodes/episode/?state__exact=escalating")
     rows = browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
@@ -71,10 +77,7 @@ def test_a_clinician_acknowledges_an_episode_in_the_admin(browser, live_server, 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_clinician_cannot_delete_history(browser, live_server, nurse, escalating_episode):  # noqa: F811
-    browser.get(f"{live_server.url}/admin/login/")
-    browser.find_element(By.NAME, "username").send_keys(nurse.email)
-    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    log_in(browser, live_server.url, nurse)
     browser.get(f"{live_server.url}/admin/episodes/episodeevent/")
     options = [o.get_attribute("value") for o in browser.find_elements(By.CSS_SELECTOR, "select[name=action] option")]
     assert "delete_selected" not in options
