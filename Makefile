@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/pulsera
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q
 
-.PHONY: run test test-sqlite test-postgres lint browser format clean bench-ingest
+.PHONY: run test test-sqlite test-postgres lint browser format clean bench-ingest bench-inference pulsenet-train pulsenet-evaluate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,17 @@ test-postgres: $(VENV)/.installed-dev
 # The ingest benchmark (docs/benchmarks.md); needs PostgreSQL and Redis on 127.0.0.1.
 bench-ingest: $(VENV)/.installed-dev
 	$(BIN)/python scripts/bench_ingest.py
+
+# PulseNet: retrain the committed checkpoint (seeded, ~1 min) and rewrite docs/pulsenet.md.
+pulsenet-train: $(VENV)/.installed
+	DJANGO_DEBUG=true $(BIN)/python manage.py pulsenet_train
+
+pulsenet-evaluate: $(VENV)/.installed
+	DJANGO_DEBUG=true $(BIN)/python manage.py pulsenet_evaluate
+
+# Batch scoring throughput and live detection latency (docs/benchmarks.md).
+bench-inference: $(VENV)/.installed-dev
+	$(BIN)/python scripts/bench_inference.py
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .

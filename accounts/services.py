@@ -48,6 +48,9 @@ CLINICIAN_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "alerts.escalationpolicy": ("view", "add", "change"),
     "alerts.escalationstep": ("view", "add", "change", "delete"),
     "zones.zone": ("view", "add", "change"),
+    "inference.detectionsettings": ("view", "add", "change", "delete"),
+    "inference.wearerdetectorstate": ("view",),
+    "inference.modelversion": ("view",),
 }
 CLINICIANS_GROUP = "Clinicians"
 

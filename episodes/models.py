@@ -40,6 +40,7 @@ class Episode(models.Model):
     class Source(models.TextChoices):
         MODEL = "model", "PulseNet model"
         RULE = "rule", "Safety rule"
+        BASELINE = "baseline", "Personal baseline"
         MANUAL = "manual", "Manual"
         SOS = "sos", "SOS button"
 

@@ -4,7 +4,10 @@ from django.apps import AppConfig
 
 
 class InferenceConfig(AppConfig):
-    """PulseNet detection and the Gemini client (issue 5). It reads vitals; it never stores them."""
+    """PulseNet detection (and, later, the Gemini client). It reads vitals; it never stores them."""
 
     name = "inference"
     verbose_name = "Inference"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401 - registers the checkpoint check

@@ -1,10 +1,29 @@
-"""Detection over freshly stored samples. Today: the safety rule floor. PulseNet joins it (issue 5)."""
+"""Live detection: the streaming pipeline over freshly stored samples, batched across wearers.
+
+The Celery task on the `detection` queue calls `wearers_detect` after each ingest commit. Each
+wearer's detector state (baseline, alarms, the minute it got to) lives in WearerDetectorState; every
+minute is judged once, in order, and only once it is complete (a later sample has arrived), exactly
+as `pulsenet_detect` judges a CSV. One forward pass scores every window of the batch. Detections
+open or update episodes through the episodes service.
+
+If the checkpoint is missing or broken, detection carries on with the rule floor and the personal
+baselines; `manage.py check` and /api/v1/health/ say so.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import hashlib
+import logging
+import threading
+import zoneinfo
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
-from django.db.models import Q
+import numpy as np
+from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -12,49 +31,180 @@ from episodes.models import Episode
 from episodes.services import episode_open
 from vitals.models import VitalSample
 
-from .rules import RuleThresholds, rules_evaluate
+from .detectors.pipeline import Detector, Job, WearerState
+from .detectors.pulsenet import CheckpointError, LoadedModel, load_checkpoint
+from .detectors.rules import RuleThresholds
+from .detectors.schema import LOOKBACK_MINUTES, METRICS, Detection
+from .detectors.series import resample
+from .models import DetectionSettings, ModelVersion, WearerDetectorState
 
-LOOKBACK = timedelta(minutes=3)  # the rules' sustained window, with margin
+logger = logging.getLogger(__name__)
+NEW_WEARER_HISTORY = timedelta(hours=2)  # a wearer without state starts from this much history
+SOURCES = {"model": Episode.Source.MODEL, "rule": Episode.Source.RULE, "baseline": Episode.Source.BASELINE}
 
 
-def _suspicious(wearer_ids: list[int], thresholds: RuleThresholds, since: datetime) -> list[int]:
-    """Wearers with any reading past a rule threshold in the window. A rule fires only if every
-    reading of its window is past the threshold, so the others need no further look (one indexed
-    query for the whole batch instead of one per wearer)."""
-    past = (
-        Q(spo2__lt=thresholds.spo2_low)
-        | Q(heart_rate__gt=thresholds.heart_rate_high_at_rest)
-        | Q(heart_rate__lt=thresholds.heart_rate_low)
+@dataclass
+class _Loaded:
+    model: LoadedModel | None
+    error: str
+    path: Path
+    version: ModelVersion | None = None
+
+
+_lock = threading.Lock()
+_loaded: _Loaded | None = None
+
+
+def pulsenet(*, reload: bool = False) -> _Loaded:
+    """The process's PulseNet, loaded once (after fork: call it from the worker, not at import)."""
+    global _loaded
+    with _lock:
+        path = Path(settings.PULSENET_CHECKPOINT_PATH)
+        if _loaded is None or reload or _loaded.path != path:
+            try:
+                model, error = load_checkpoint(path), ""
+            except CheckpointError as exc:
+                model, error = None, str(exc)
+                logger.error("PulseNet unavailable, detecting with the rule floor and baselines: %s", exc)
+            _loaded = _Loaded(model=model, error=error, path=path)
+        return _loaded
+
+
+def pulsenet_status() -> dict[str, Any]:
+    loaded = pulsenet()
+    if loaded.model is None:
+        return {"status": "degraded", "checkpoint": str(loaded.path), "error": loaded.error,
+                "detecting_with": "rule floor + personal baselines"}  # fmt: skip
+    return {
+        "status": "ok",
+        "checkpoint": str(loaded.path),
+        "version": loaded.model.version,
+        "detecting_with": "rule floor + PulseNet",
+    }
+
+
+def model_version_register(*, path: Path, model: LoadedModel) -> ModelVersion:
+    """Record a checkpoint (idempotent, keyed by its SHA-256) so it shows in admin."""
+    data = Path(path).read_bytes()
+    meta = model.meta
+    version, _ = ModelVersion.objects.update_or_create(
+        sha256=hashlib.sha256(data).hexdigest(),
+        defaults={
+            "version": str(meta.get("version", "unknown")),
+            "path": str(path),
+            "size_bytes": len(data),
+            "seed": meta.get("seed"),
+            "data_description": str(meta.get("data", "")),
+            "metrics": meta.get("metrics", {}),
+            "thresholds": model.thresholds,
+            "trained_seconds": meta.get("training_seconds"),
+            "last_loaded_at": timezone.now(),
+        },
     )
-    return list(
-        VitalSample.objects.filter(past, wearer_id__in=wearer_ids, recorded_at__gte=since)
-        .values_list("wearer_id", flat=True)
-        .distinct()
-    )
+    return version
+
+
+def _model_version() -> ModelVersion | None:
+    loaded = pulsenet()
+    if loaded.model is None:
+        return None
+    if loaded.version is None:
+        loaded.version = model_version_register(path=loaded.path, model=loaded.model)
+    return loaded.version
+
+
+def rule_thresholds_for(wearer_ids: list[int]) -> dict[int, RuleThresholds]:
+    out = {}
+    for row in DetectionSettings.objects.filter(wearer_id__in=wearer_ids):
+        out[row.wearer_id] = RuleThresholds(
+            spo2_low=row.spo2_low,
+            heart_rate_high_at_rest=row.heart_rate_high_at_rest,
+            heart_rate_low=row.heart_rate_low,
+            sustained_minutes=row.sustained_minutes,
+            high_sustained_minutes=row.high_sustained_minutes,
+        )
+    return out
+
+
+def _wall_clock(times: list[datetime], tz: zoneinfo.ZoneInfo) -> np.ndarray:
+    """Epoch seconds of the wearer's local wall clock (hour-of-day baselines follow their day)."""
+    return np.array([t.timestamp() + t.astimezone(tz).utcoffset().total_seconds() for t in times])  # type: ignore[union-attr]
+
+
+def _from_wall_clock(seconds: float, tz: zoneinfo.ZoneInfo) -> datetime:
+    naive = datetime.fromtimestamp(seconds, tz=UTC).replace(tzinfo=None)
+    return naive.replace(tzinfo=tz).astimezone(UTC)
 
 
 def wearers_detect(*, wearer_ids: list[int]) -> int:
-    """Run the rule floor for each wearer over their last minutes of samples; open (or add evidence
-    to) an episode per hit through the episodes service. Returns the number of hits.
-
-    Safe to run twice: a second hit on an active episode of the same kind is new evidence, not a new page.
-    """
-    thresholds = RuleThresholds()
-    since = timezone.now() - LOOKBACK
-    hits = 0
-    for wearer in User.objects.filter(id__in=_suspicious(wearer_ids, thresholds, since), is_active=True):
-        readings = list(
-            VitalSample.objects.filter(wearer=wearer, recorded_at__gte=since)
-            .only("recorded_at", "heart_rate", "spo2", "steps", "motion_g")
+    """Judge every complete, not yet judged minute of these wearers; open or update an episode per
+    detection. Returns the number of detections. Safe to run twice or concurrently: a wearer whose
+    state another worker holds is skipped (that worker judges the same minutes), and a detection on
+    an active episode of the same kind is new evidence, not a new page."""
+    loaded = pulsenet()
+    version = _model_version()
+    detector = Detector(loaded.model)
+    thresholds = rule_thresholds_for(wearer_ids)
+    now = timezone.now()
+    found = 0
+    with transaction.atomic():
+        for wearer_id in wearer_ids:
+            WearerDetectorState.objects.get_or_create(wearer_id=wearer_id)
+        rows = {
+            row.wearer_id: row
+            for row in WearerDetectorState.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(wearer_id__in=wearer_ids, wearer__is_active=True)
+            .select_related("wearer")
+        }
+        if not rows:
+            return 0
+        since = {
+            wid: (row.processed_until - timedelta(minutes=LOOKBACK_MINUTES))
+            if row.processed_until
+            else now - NEW_WEARER_HISTORY
+            for wid, row in rows.items()
+        }
+        samples: dict[int, list[VitalSample]] = {wid: [] for wid in rows}
+        for sample in (
+            VitalSample.objects.filter(wearer_id__in=list(rows), recorded_at__gte=min(since.values()))
+            .only("wearer_id", "recorded_at", *METRICS)
             .order_by("recorded_at")
-        )
-        for hit in rules_evaluate(readings, thresholds):
-            episode_open(
-                wearer=wearer,
-                kind=hit.kind,
-                source=Episode.Source.RULE,
-                severity=hit.severity,
-                explanation=hit.explanation,
-            )
-            hits += 1
-    return hits
+        ):
+            if sample.recorded_at >= since[sample.wearer_id]:
+                samples[sample.wearer_id].append(sample)
+        jobs, job_rows = [], []
+        for wid, row in rows.items():
+            if not samples[wid]:
+                continue
+            tz = zoneinfo.ZoneInfo(row.wearer.time_zone or "UTC")
+            ts = _wall_clock([s.recorded_at for s in samples[wid]], tz)
+            columns = {m: np.array([getattr(s, m) for s in samples[wid]], dtype=np.float64) for m in METRICS}
+            series = resample(ts, columns)
+            state = WearerState.from_dict(row.state)
+            jobs.append(Job(state, series, thresholds.get(wid, RuleThresholds()), until=series.end - 1))
+            job_rows.append((row, tz))
+        results = detector.run(jobs)
+        for job, (row, tz), detections in zip(jobs, job_rows, results, strict=True):
+            row.state = job.state.to_dict()
+            row.model_version = version
+            if job.state.next_minute is not None:
+                row.processed_until = _from_wall_clock(job.state.next_minute * 60.0, tz)
+            row.save(update_fields=["state", "model_version", "processed_until", "updated_at"])
+            for detection in detections:
+                _episode_from(row.wearer, detection)
+                found += 1
+    return found
+
+
+def _episode_from(wearer: User, detection: Detection) -> None:
+    text = detection.explanation
+    if detection.source != "rule":
+        text = f"{text} (score {detection.score:.2f}, confidence {detection.confidence:.2f})"
+    episode_open(
+        wearer=wearer,
+        kind=detection.kind,
+        source=SOURCES[detection.source],
+        severity=detection.severity,
+        score=detection.score,
+        explanation=text,
+    )

@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("episodes.urls")),
     path("", include("alerts.urls")),
     path("", include("zones.urls")),
+    path("", include("inference.urls")),
 ]

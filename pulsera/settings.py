@@ -295,6 +295,12 @@ PULSENET_CHECKPOINT_PATH = (
     if _is_set("PULSENET_CHECKPOINT_PATH")
     else BASE_DIR / "inference" / "checkpoints" / "pulsenet.pt"
 )
+# Real wearable data for training calibration, evaluation and benchmarks (never copied into the repo).
+PULSERA_SHARED_DATA_DIR = (
+    Path(env.str("PULSERA_SHARED_DATA_DIR"))
+    if _is_set("PULSERA_SHARED_DATA_DIR")
+    else BASE_DIR.parent / "shared" / "data"
+)
 ENABLE_COMMUNITY_DETECTION = env.bool("ENABLE_COMMUNITY_DETECTION", default=True)
 PULSERA_DETECTION_ON_INGEST = env.bool("PULSERA_DETECTION_ON_INGEST", default=True)
 PULSERA_INGEST_MAX_SAMPLES = env.int("PULSERA_INGEST_MAX_SAMPLES", default=500)

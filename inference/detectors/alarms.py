@@ -1,0 +1,61 @@
+"""When scores become detections: persistence, one detection per event, re-arming. Pure.
+
+Per kind, a detection fires at the first minute its trigger holds while the kind is armed; it then
+stays quiet until REARM_MINUTES pass without anything 'hot' (a trigger, or a model score above half
+its threshold). A model trigger needs its score over the threshold in two consecutive minutes, or
+once well above it; rule and baseline triggers carry their own sustained windows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+REARM_MINUTES = 30
+RUN_GAP_MINUTES = 2  # hot minutes closer than this belong to one run (its start is the onset)
+
+
+@dataclass
+class AlarmState:
+    armed: bool = True
+    last_hot: int = -(10**9)
+    run_start: int = -(10**9)
+    above: int = -(10**9)  # last minute the model score was over its threshold
+
+    def to_list(self) -> list[int]:
+        return [int(self.armed), self.last_hot, self.run_start, self.above]
+
+    @classmethod
+    def from_list(cls, data: list[int]) -> AlarmState:
+        return cls(bool(data[0]), int(data[1]), int(data[2]), int(data[3]))
+
+
+def model_triggers(
+    minutes: np.ndarray, scores: np.ndarray, threshold: float, state: AlarmState
+) -> tuple[np.ndarray, np.ndarray]:
+    """Trigger and 'hot' flags for scored minutes (sorted), updating state.above."""
+    above = scores >= threshold
+    prev_above = np.concatenate([[state.above], np.where(above, minutes, -(10**9))[:-1]])
+    # consecutive: the previous scored minute was over the threshold and is the minute before
+    consecutive = above & (prev_above == minutes - 1)
+    strong = scores >= threshold + (1 - threshold) * 0.9
+    if above.any():
+        state.above = int(minutes[above][-1])
+    return consecutive | strong, scores >= threshold / 2
+
+
+def fire(minutes: np.ndarray, trigger: np.ndarray, hot: np.ndarray, state: AlarmState) -> list[tuple[int, int]]:
+    """Walk the hot minutes in order; returns (minute it fired, onset minute) pairs."""
+    fired = []
+    for i in np.flatnonzero(hot | trigger):
+        t = int(minutes[i])
+        if not state.armed and t - state.last_hot > REARM_MINUTES:
+            state.armed = True
+        if t - state.last_hot > RUN_GAP_MINUTES:
+            state.run_start = t
+        state.last_hot = t
+        if trigger[i] and state.armed:
+            fired.append((t, state.run_start))
+            state.armed = False
+    return fired

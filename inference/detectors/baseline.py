@@ -1,0 +1,197 @@
+"""Each wearer's personal normal, learned online and persisted.
+
+For heart rate, HRV, SpO2 and skin temperature the baseline keeps a mean and a variance per hour of
+the day (24) and activity context (rest, light, active): sleep is rest at the hours this wearer
+sleeps, exercise is its own context, so a run at 7 am is compared with other runs, not with sleep.
+
+Learning is causal. Minutes of the current day are accumulated; when the first minute of a later
+day arrives the day is folded into the baseline with an exponential memory of about two weeks. A
+minute is always judged against the baseline as it stood at the start of its day, so the same data
+gives the same answers whether it arrives minute by minute (live) or all at once (offline).
+
+A new wearer starts from a population prior worth two days of data, so the first days neither
+alarm on every quirk nor miss the obvious. Daily summaries (resting heart rate, HRV, steps) are kept
+for 60 days for the drift detector.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .schema import ACTIVE, BASELINED, CONTEXTS, LIGHT, REST
+
+MEMORY_DAYS = 14
+PRIOR_WEIGHT_DAYS = 2.0
+HISTORY_DAYS = 60
+MIN_CELL_MINUTES = 5  # a cell's day mean is folded only with at least this many minutes
+RHR_BINS = np.arange(30, 201)  # 1-bpm histogram of resting heart rate over a day
+MIN_REST_MINUTES_FOR_RHR = 120
+STD_FLOOR = {"heart_rate": 3.0, "hrv_ms": 5.0, "spo2": 1.0, "skin_temp_c": 0.3}
+
+
+def _prior_mean(metric: str) -> np.ndarray:
+    hours = np.arange(24)
+    if metric == "heart_rate":
+        rest = 68 + 4 * np.sin((hours - 15) / 24 * 2 * np.pi) - 8 * ((hours < 6) | (hours >= 23))
+        return np.stack([rest, rest + 12, rest + 35], axis=1)
+    level = {"hrv_ms": 45.0, "spo2": 96.5, "skin_temp_c": 33.3}[metric]
+    return np.full((24, CONTEXTS), level)
+
+
+PRIOR_STD = {
+    "heart_rate": np.array([9.0, 12.0, 20.0]),
+    "hrv_ms": np.array([18.0, 18.0, 18.0]),
+    "spo2": np.array([1.8, 1.8, 2.0]),
+    "skin_temp_c": np.array([1.0, 1.0, 1.2]),
+}
+
+
+def activity_levels(steps: np.ndarray, motion: np.ndarray) -> np.ndarray:
+    """Per-minute activity from steps and peak motion: 0 rest, 1 light, 2 active."""
+    level = np.zeros(len(steps), dtype=np.int8)
+    s = np.nan_to_num(steps, nan=0.0)
+    m = np.nan_to_num(motion, nan=1.0)
+    level[(s > 15) | (m > 1.15)] = LIGHT
+    level[(s > 60) | (m > 1.6)] = ACTIVE
+    return level
+
+
+def activity_context(levels: np.ndarray) -> np.ndarray:
+    """Context of each minute, remembering recent effort: heart rate takes minutes to come down
+    after exercise, so a minute is 'active' if any of the last 10 was, 'light' if any of the last 5."""
+    n = len(levels)
+    ctx = np.full(n, REST, dtype=np.int8)
+    for lag in range(10):
+        shifted = np.concatenate([np.zeros(lag, dtype=np.int8), levels[: n - lag]]) if lag else levels
+        ctx = np.maximum(ctx, np.where(shifted == ACTIVE, ACTIVE, 0).astype(np.int8))
+        if lag < 5:
+            ctx = np.maximum(ctx, np.where(shifted >= LIGHT, LIGHT, 0).astype(np.int8))
+    return ctx
+
+
+@dataclass
+class Baseline:
+    mean: dict[str, np.ndarray] = field(default_factory=lambda: {m: _prior_mean(m) for m in BASELINED})
+    var: dict[str, np.ndarray] = field(
+        default_factory=lambda: {m: np.tile(PRIOR_STD[m] ** 2, (24, 1)) for m in BASELINED}
+    )
+    weight: dict[str, np.ndarray] = field(
+        default_factory=lambda: {m: np.full((24, CONTEXTS), PRIOR_WEIGHT_DAYS) for m in BASELINED}
+    )
+    day: int | None = None  # the day being accumulated (minute // 1440)
+    acc: dict[str, np.ndarray] = field(default_factory=dict)  # metric -> (3, 24, CONTEXTS): n, sum, sum of squares
+    rest_hr_hist: np.ndarray = field(default_factory=lambda: np.zeros(len(RHR_BINS)))
+    rest_hrv: np.ndarray = field(default_factory=lambda: np.zeros(2))  # n, sum
+    day_steps: float = 0.0
+    day_minutes: int = 0
+    history: list[list[Any]] = field(default_factory=list)  # [day, rhr, hrv, steps, worn minutes]
+
+    def __post_init__(self) -> None:
+        for metric in BASELINED:
+            self.acc.setdefault(metric, np.zeros((3, 24, CONTEXTS)))
+
+    # -- lookups -----------------------------------------------------------------------------
+    def expected(self, metric: str, hours: np.ndarray, ctx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation of `metric` at these hours and contexts."""
+        mean = self.mean[metric][hours, ctx]
+        std = np.maximum(np.sqrt(self.var[metric][hours, ctx]), STD_FLOOR[metric])
+        return mean, std
+
+    def maturity(self) -> float:
+        """How much of the baseline is this wearer's own data rather than the prior, 0-1."""
+        w = self.weight["heart_rate"][:, REST].mean()
+        return float(min(1.0, (w - PRIOR_WEIGHT_DAYS) / 7))
+
+    # -- learning ------------------------------------------------------------------------------
+    def accumulate(self, values: dict[str, np.ndarray], hours: np.ndarray, ctx: np.ndarray) -> None:
+        """Add minutes of the current day (all in self.day) to the day's statistics."""
+        for metric in BASELINED:
+            v = values[metric]
+            ok = np.isfinite(v)
+            if not ok.any():
+                continue
+            cell = hours[ok] * CONTEXTS + ctx[ok]
+            acc = self.acc[metric].reshape(3, -1)
+            acc[0] += np.bincount(cell, minlength=24 * CONTEXTS)
+            acc[1] += np.bincount(cell, weights=v[ok], minlength=24 * CONTEXTS)
+            acc[2] += np.bincount(cell, weights=v[ok] ** 2, minlength=24 * CONTEXTS)
+        hr = values["heart_rate"]
+        rest = (ctx == REST) & np.isfinite(hr)
+        bins = np.clip(np.round(hr[rest]).astype(np.int64) - RHR_BINS[0], 0, len(RHR_BINS) - 1)
+        self.rest_hr_hist += np.bincount(bins, minlength=len(RHR_BINS))
+        hrv = values["hrv_ms"]
+        rest_hrv = (ctx == REST) & np.isfinite(hrv)
+        self.rest_hrv += [rest_hrv.sum(), hrv[rest_hrv].sum()]
+        self.day_steps += float(np.nansum(values["steps"]))
+        self.day_minutes += int(np.isfinite(hr).sum())
+
+    def day_summary(self) -> tuple[float | None, float | None, float | None]:
+        """Resting heart rate (10th percentile of rest minutes), rest HRV and steps of the day so far."""
+        total = self.rest_hr_hist.sum()
+        rhr = None
+        if total >= MIN_REST_MINUTES_FOR_RHR:
+            rhr = float(RHR_BINS[np.searchsorted(np.cumsum(self.rest_hr_hist), 0.1 * total)])
+        hrv = float(self.rest_hrv[1] / self.rest_hrv[0]) if self.rest_hrv[0] >= 30 else None
+        steps = self.day_steps if self.day_minutes >= 600 else None
+        return rhr, hrv, steps
+
+    def fold(self) -> None:
+        """Fold the accumulated day into the baseline and the daily history; start a new day."""
+        for metric in BASELINED:
+            n, s, ss = self.acc[metric]
+            ok = n >= MIN_CELL_MINUTES
+            if ok.any():
+                day_mean = np.where(ok, s / np.maximum(n, 1), 0.0)
+                day_var = np.where(ok, np.maximum(ss / np.maximum(n, 1) - day_mean**2, 0.0), 0.0)
+                w = self.weight[metric]
+                a = np.maximum(1.0 / (w + 1.0), 1.0 / MEMORY_DAYS)
+                delta = day_mean - self.mean[metric]
+                new_mean = self.mean[metric] + a * delta
+                new_var = (1 - a) * (self.var[metric] + a * delta**2) + a * day_var
+                self.mean[metric] = np.where(ok, new_mean, self.mean[metric])
+                self.var[metric] = np.where(ok, new_var, self.var[metric])
+                self.weight[metric] = np.where(ok, w + 1.0, w)
+            self.acc[metric][:] = 0
+        if self.day is not None:
+            rhr, hrv, steps = self.day_summary()
+            self.history.append([self.day, rhr, hrv, steps, self.day_minutes])
+            self.history = self.history[-HISTORY_DAYS:]
+        self.rest_hr_hist[:] = 0
+        self.rest_hrv[:] = 0
+        self.day_steps = 0.0
+        self.day_minutes = 0
+
+    # -- persistence -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mean": {m: v.tolist() for m, v in self.mean.items()},
+            "var": {m: v.tolist() for m, v in self.var.items()},
+            "weight": {m: v.tolist() for m, v in self.weight.items()},
+            "day": self.day,
+            "acc": {m: v.tolist() for m, v in self.acc.items()},
+            "rest_hr_hist": self.rest_hr_hist.astype(int).tolist(),
+            "rest_hrv": self.rest_hrv.tolist(),
+            "day_steps": self.day_steps,
+            "day_minutes": self.day_minutes,
+            "history": self.history,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Baseline:
+        if not data:
+            return cls()
+        return cls(
+            mean={m: np.array(v, dtype=np.float64) for m, v in data["mean"].items()},
+            var={m: np.array(v, dtype=np.float64) for m, v in data["var"].items()},
+            weight={m: np.array(v, dtype=np.float64) for m, v in data["weight"].items()},
+            day=data["day"],
+            acc={m: np.array(v, dtype=np.float64) for m, v in data["acc"].items()},
+            rest_hr_hist=np.array(data["rest_hr_hist"], dtype=np.float64),
+            rest_hrv=np.array(data["rest_hrv"], dtype=np.float64),
+            day_steps=float(data["day_steps"]),
+            day_minutes=int(data["day_minutes"]),
+            history=[list(row) for row in data["history"]],
+        )

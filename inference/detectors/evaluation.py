@@ -1,0 +1,331 @@
+"""Event-level evaluation of PulseNet against simple detectors, on two test beds. Pure.
+
+Test beds:
+  * held-out synthetic wearers (a seed never used in training), every metric, every kind;
+  * the real Stanford/Mishra 2020 Fitbit wearers (heart rate and steps only) with labelled anomalies
+    injected into their real traces: acute heart-rate kinds on a third of their days and one
+    illness-like drift each. False alarms are counted on their untouched days.
+
+An event counts as caught when a detection of its kind (tachycardia and hr_spike stand in for each
+other: both page as a high heart rate) fires between its onset and 30 minutes after its end; a
+drift must be caught within 3 days of its onset. Delay is detected_at minus onset.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import synthetic as syn
+from .alarms import AlarmState, fire
+from .pipeline import Detector, DetectorConfig, Job, WearerState
+from .pulsenet import LoadedModel
+from .rules import _sustained
+from .schema import ACUTE_KINDS, DRIFT, KINDS
+from .series import MinuteSeries
+
+DAY = 1440
+FAMILY = {"tachycardia": {"tachycardia", "hr_spike"}, "hr_spike": {"tachycardia", "hr_spike"}}
+LATE_TOLERANCE = 30  # minutes after an acute event's end that still count as catching it
+DRIFT_WINDOW_DAYS = 3
+
+
+@dataclass
+class Hit:
+    kind: str
+    minute: float  # detected_at, in minutes
+    onset: float
+
+
+@dataclass
+class TestWearer:
+    name: str
+    series: MinuteSeries
+    events: list[syn.Event]
+    untouched_days: set[int] = field(default_factory=set)
+
+
+# -- test beds ---------------------------------------------------------------------------------
+def _untouched(series: MinuteSeries, events: list[syn.Event]) -> set[int]:
+    days = set(range(series.start // DAY, (series.end - 1) // DAY + 1))
+    for e in events:
+        if e.kind == DRIFT:
+            days -= set(range(e.onset // DAY - 1, e.end // DAY + 8))
+        else:
+            days -= set(range(e.onset // DAY, (e.end - 1) // DAY + 1))
+    worn = {d for d in days if np.isfinite(series.window(d * DAY, (d + 1) * DAY).values["heart_rate"]).sum() >= 600}
+    return worn
+
+
+def synthetic_bed(cal: syn.Calibration, *, seed: int, wearers: int, days: int) -> list[TestWearer]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(wearers):
+        w = syn.generate(rng, days=days, cal=cal, acute_per_day=0.4, drift_probability=0.6, start_day=20_000 + 50 * i)
+        out.append(TestWearer(f"synthetic-{i:02d}", w.series, w.events, _untouched(w.series, w.events)))
+    return out
+
+
+def _rest_start(rng: np.random.Generator, series: MinuteSeries, day: int, length: int) -> int | None:
+    hr, steps = series.values["heart_rate"], np.nan_to_num(series.values["steps"], nan=0.0)
+    ok = np.isfinite(hr) & (steps == 0)
+    lo = max(day * DAY - series.start + 20, 20)
+    hi = min((day + 1) * DAY - series.start - length - 10, len(hr) - length - 10)
+    for _ in range(300):
+        if hi <= lo:
+            return None
+        a = int(rng.integers(lo, hi))
+        if ok[a - 15 : a + length + 5].all():
+            return a
+    return None
+
+
+def stanford_bed(data_dir: Path, *, seed: int) -> list[TestWearer]:
+    folder = data_dir / "stanford_covid_fitbit"
+    rng = np.random.default_rng(seed)
+    out = []
+    for path in sorted(folder.glob("*_minute.csv.gz")):
+        series = syn.read_stanford(path)
+        hr = series.values["heart_rate"]
+        events: list[syn.Event] = []
+        first_day, last_day = series.start // DAY, (series.end - 1) // DAY
+        n_days = last_day - first_day + 1
+        drift_days: set[int] = set()
+        if n_days >= 40:
+            onset = first_day + int(rng.integers(28, n_days - 10))
+            ramp, length, size = int(rng.integers(2, 4)), int(rng.integers(5, 11)), rng.uniform(6, 15)
+            for d in range(onset, onset + length):
+                a, b = max(0, d * DAY - series.start), min(len(hr), (d + 1) * DAY - series.start)
+                hr[a:b] += size * min(1.0, (d - onset + 1) / ramp)
+            events.append(syn.Event(DRIFT, onset * DAY, (onset + length) * DAY))
+            drift_days = set(range(onset - 1, onset + length + 8))
+        for day in range(first_day + 1, last_day):
+            if day in drift_days or rng.random() > 0.35:
+                continue
+            kind = str(rng.choice(["tachycardia", "bradycardia", "hr_spike"]))
+            lo, hi = {"tachycardia": (15, 60), "bradycardia": (10, 40), "hr_spike": (4, 12)}[kind]
+            length = int(rng.integers(lo, hi + 1))
+            a = _rest_start(rng, series, day, length)
+            if a is None:
+                continue
+            b = a + length
+            if kind == "tachycardia":
+                hr[a:b] += rng.uniform(35, 70) * (1 - np.exp(-(np.arange(length) + 1) / 1.5))
+            elif kind == "hr_spike":
+                hr[a:b] += rng.uniform(40, 70)
+            else:
+                hr[a:b] = rng.uniform(30, 41) + rng.normal(0, 1.0, length)
+            events.append(syn.Event(kind, series.start + a, series.start + b))
+        name = path.name.split("_")[0]
+        out.append(TestWearer(name, series, events, _untouched(series, events)))
+    return out
+
+
+# -- comparison detectors ----------------------------------------------------------------------
+def _alarm(kind: str, series: MinuteSeries, trigger: np.ndarray, hot: np.ndarray | None = None) -> list[Hit]:
+    minutes = np.arange(series.start, series.end)
+    return [
+        Hit(kind, float(t), float(o)) for t, o in fire(minutes, trigger, trigger if hot is None else hot, AlarmState())
+    ]
+
+
+def apple_rule(series: MinuteSeries) -> list[Hit]:
+    """Apple-style: heart rate above 120 or below 40 for 10 minutes while inactive (no steps)."""
+    hr, steps = series.values["heart_rate"], np.nan_to_num(series.values["steps"], nan=0.0)
+    still = np.isfinite(hr) & (steps == 0)
+    with np.errstate(invalid="ignore"):
+        return _alarm("tachycardia", series, _sustained(still & (hr > 120), 10)) + _alarm(
+            "bradycardia", series, _sustained(still & (hr < 40), 10)
+        )
+
+
+def _hourly_z(series: MinuteSeries, metric: str, days: int = 7) -> np.ndarray:
+    """z of each minute against the same hour over the previous `days` days."""
+    v = series.values[metric]
+    minutes = np.arange(series.start, series.end)
+    day = minutes // DAY - series.start // DAY
+    hour = (minutes // 60) % 24
+    n_days = int(day.max()) + 1
+    ok = np.isfinite(v)
+    cell = day[ok] * 24 + hour[ok]
+    cnt = np.bincount(cell, minlength=n_days * 24).reshape(n_days, 24)
+    s = np.bincount(cell, weights=v[ok], minlength=n_days * 24).reshape(n_days, 24)
+    ss = np.bincount(cell, weights=v[ok] ** 2, minlength=n_days * 24).reshape(n_days, 24)
+
+    def trailing(a: np.ndarray) -> np.ndarray:
+        c = np.concatenate([np.zeros((1, 24)), np.cumsum(a, axis=0)])
+        idx = np.arange(n_days)
+        return c[idx] - c[np.maximum(0, idx - days)]
+
+    tc, ts, tss = trailing(cnt), trailing(s), trailing(ss)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = ts / tc
+        std = np.sqrt(np.maximum(tss / tc - mean**2, 0))
+        floor = {"heart_rate": 3.0, "spo2": 1.0, "hrv_ms": 5.0}[metric]
+        z = (v - mean[day, hour]) / np.maximum(std[day, hour], floor)
+    z[(tc[day, hour] < 30)] = np.nan
+    return z
+
+
+def rolling_zscore(series: MinuteSeries) -> list[Hit]:
+    """Rolling per-hour z-score (last 7 days, same hour): |z| > 3 for 5 minutes at rest."""
+    steps = np.nan_to_num(series.values["steps"], nan=0.0)
+    z = _hourly_z(series, "heart_rate")
+    hits = []
+    with np.errstate(invalid="ignore"):
+        hits += _alarm("tachycardia", series, _sustained((z > 3) & (steps == 0), 5))
+        hits += _alarm("bradycardia", series, _sustained(z < -3, 5))
+        for metric, kind in (("spo2", "desaturation"), ("hrv_ms", "hrv_collapse")):
+            if np.isfinite(series.values[metric]).sum() > DAY:
+                zm = _hourly_z(series, metric)
+                low = np.where(np.isfinite(zm), zm < -3, False).astype(float)
+                present = np.isfinite(zm).astype(float)
+                c_low = np.concatenate([[0], np.cumsum(low)])
+                c_pr = np.concatenate([[0], np.cumsum(present)])
+                w = 10
+                n_low = c_low[w:] - c_low[:-w]
+                n_pr = c_pr[w:] - c_pr[:-w]
+                trig = np.zeros(len(zm), dtype=bool)
+                trig[w - 1 :] = (n_pr >= 3) & (n_low == n_pr)
+                hits += _alarm(kind, series, trig)
+    return hits
+
+
+def resting_hr_cusum(series: MinuteSeries) -> list[Hit]:
+    """CuSum on daily resting heart rate (10th percentile of still minutes) against the previous 28 days."""
+    hr, steps = series.values["heart_rate"], np.nan_to_num(series.values["steps"], nan=0.0)
+    first, last = series.start // DAY, (series.end - 1) // DAY
+    rhr: dict[int, float] = {}
+    for d in range(first, last + 1):
+        a, b = max(0, d * DAY - series.start), min(len(hr), (d + 1) * DAY - series.start)
+        still = hr[a:b][np.isfinite(hr[a:b]) & (steps[a:b] == 0)]
+        if len(still) >= 120:
+            rhr[d] = float(np.percentile(still, 10))
+    hits, s, last_alarm = [], 0.0, -(10**6)
+    for d in sorted(rhr):
+        ref = [rhr[k] for k in range(d - 28, d) if k in rhr]
+        if len(ref) < 7:
+            continue
+        z = (rhr[d] - np.mean(ref)) / max(2.0, float(np.std(ref)))
+        s = max(0.0, s + z - 0.5)
+        if s > 4 and d - last_alarm >= 10:
+            hits.append(Hit(DRIFT, float((d + 1) * DAY), float(d * DAY)))
+            s, last_alarm = 0.0, d
+    return hits
+
+
+def pipeline_detector(model: LoadedModel | None, config: DetectorConfig) -> Callable[[MinuteSeries], list[Hit]]:
+    detector = Detector(model, config)
+
+    def run(series: MinuteSeries) -> list[Hit]:
+        [found] = detector.run([Job(WearerState(), series)])
+        return [Hit(d.kind, d.detected_at / 60, d.onset / 60) for d in found]
+
+    return run
+
+
+# -- scoring -----------------------------------------------------------------------------------
+@dataclass
+class Score:
+    events: int = 0
+    caught: int = 0
+    delays: list[float] = field(default_factory=list)
+    detections: int = 0
+    true_detections: int = 0
+    false_on_untouched: int = 0
+
+    def row(self, untouched_days: float, per: float) -> dict[str, float | None]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            recall = self.caught / self.events if self.events else None
+            precision = self.true_detections / self.detections if self.detections else None
+            f1 = (
+                2 * precision * recall / (precision + recall)
+                if precision and recall
+                else (0.0 if self.events else None)
+            )
+            return {
+                "events": self.events,
+                "precision": precision,
+                "recall": recall,
+                "f1": f1,
+                "delay_p50": float(np.median(self.delays)) if self.delays else None,
+                "delay_p90": float(np.percentile(self.delays, 90)) if self.delays else None,
+                "false_alarms": self.false_on_untouched / (untouched_days / per) if untouched_days else None,
+            }
+
+
+def score(bed: list[TestWearer], hits_by_wearer: list[list[Hit]]) -> dict[str, dict[str, float | None]]:
+    scores = {k: Score() for k in (*KINDS, "all acute")}
+    untouched = sum(len(w.untouched_days) for w in bed)
+    for w, hits in zip(bed, hits_by_wearer, strict=True):
+        for e in w.events:
+            family = FAMILY.get(e.kind, {e.kind})
+            late = DRIFT_WINDOW_DAYS * DAY if e.kind == DRIFT else e.end - e.onset + LATE_TOLERANCE
+            match = [h for h in hits if h.kind in family and e.onset <= h.minute <= e.onset + late]
+            for key in (e.kind, "all acute") if e.kind != DRIFT else (e.kind,):
+                scores[key].events += 1
+                if match:
+                    scores[key].caught += 1
+                    scores[key].delays.append(min(h.minute for h in match) - e.onset)
+        for h in hits:
+            family = FAMILY.get(h.kind, {h.kind})
+            if h.kind == DRIFT:
+                true = any(e.kind == DRIFT and e.onset <= h.minute <= e.end + 3 * DAY for e in w.events)
+            else:
+                true = any(e.kind in family and e.onset <= h.minute <= e.end + LATE_TOLERANCE for e in w.events)
+            false_alarm = not true and int(h.minute // DAY) in w.untouched_days
+            for key in (h.kind, "all acute") if h.kind != DRIFT else (h.kind,):
+                scores[key].detections += 1
+                scores[key].true_detections += int(true)
+                scores[key].false_on_untouched += int(false_alarm)
+    out = {}
+    for key, s in scores.items():
+        row = s.row(untouched, 30.0 if key == DRIFT else 1.0)
+        if key == DRIFT:
+            row = {**row, "delay_p50": _days(row["delay_p50"]), "delay_p90": _days(row["delay_p90"])}
+        out[key] = row
+    out["_untouched_wearer_days"] = {"value": float(untouched)}
+    return out
+
+
+def _days(minutes: float | None) -> float | None:
+    return None if minutes is None else minutes / DAY
+
+
+def evaluate(bed: list[TestWearer], detectors: dict[str, Callable[[MinuteSeries], list[Hit]]], log=print):  # type: ignore[no-untyped-def]
+    results = {}
+    for name, run in detectors.items():
+        log(f"  {name}...")
+        results[name] = score(bed, [run(w.series) for w in bed])
+    return results
+
+
+def markdown_table(
+    results: dict[str, dict[str, dict[str, float | None]]], kinds: tuple[str, ...] = (*ACUTE_KINDS, "all acute", DRIFT)
+) -> str:
+    def fmt(v: float | None, digits: int = 2) -> str:
+        return "n/a" if v is None else f"{v:.{digits}f}"
+
+    lines = [
+        "| kind | detector | events | precision | recall | F1 | delay p50 | delay p90 | false alarms |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for kind in kinds:
+        for name, res in results.items():
+            r = res.get(kind)
+            if not r or not r["events"]:
+                continue
+            unit = " d" if kind == DRIFT else " min"
+            fa_unit = "/wearer-month" if kind == DRIFT else "/wearer-day"
+            lines.append(
+                f"| {kind} | {name} | {r['events']} | {fmt(r['precision'])} | {fmt(r['recall'])} | {fmt(r['f1'])} "
+                f"| {fmt(r['delay_p50'], 1)}{unit if r['delay_p50'] is not None else ''} "
+                f"| {fmt(r['delay_p90'], 1)}{unit if r['delay_p90'] is not None else ''} "
+                f"| {fmt(r['false_alarms'], 3)}{fa_unit if r['false_alarms'] is not None else ''} |"
+            )
+    return "\n".join(lines)

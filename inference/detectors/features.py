@@ -1,0 +1,177 @@
+"""What PulseNet sees: baseline-normalised minute channels in windows, and daily drift features.
+
+Every channel is computed from minutes up to the one being judged (causal). A missing value is a 0
+with its mask channel at 0, never a copy of a neighbour; a window whose heart-rate coverage is under
+MIN_WINDOW_COVERAGE is not scored at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .baseline import Baseline, activity_context, activity_levels
+from .schema import ACTIVE, ACUTE_KINDS, MIN_WINDOW_COVERAGE, REST, WINDOW_MINUTES
+from .series import MinuteSeries
+
+CHANNELS = (
+    "hr_z", "hr_level", "hrv_z", "hrv_log_ratio", "spo2_drop", "spo2_level", "temp_z",
+    "steps", "motion", "hr_mask", "hrv_mask", "spo2_mask", "temp_mask", "context",
+)  # fmt: skip
+N_CHANNELS = len(CHANNELS)
+N_EXTRA = 3  # hour of day (sin, cos), baseline maturity
+N_INPUTS = WINDOW_MINUTES * N_CHANNELS + N_EXTRA
+
+DRIFT_DAYS = 5  # days of evidence the drift head sees (today and the 4 before)
+DRIFT_REFERENCE = (35, 5)  # reference days: from 35 to 5 days ago
+N_DRIFT_INPUTS = DRIFT_DAYS * 6
+
+
+@dataclass
+class Rows:
+    """Per-minute channels for a stretch of minutes (lookback included), with what explains them."""
+
+    start: int
+    x: np.ndarray  # (n, N_CHANNELS) float32
+    hours: np.ndarray
+    ctx: np.ndarray
+    values: dict[str, np.ndarray]
+    expected: dict[str, tuple[np.ndarray, np.ndarray]]
+    last_ts: np.ndarray
+    invalid: np.ndarray
+
+
+def minute_rows(series: MinuteSeries, baseline: Baseline) -> Rows:
+    v = series.values
+    n = len(series)
+    minutes = np.arange(series.start, series.end)
+    hours = (minutes // 60) % 24
+    ctx = activity_context(activity_levels(v["steps"], v["motion_g"]))
+    expected = {m: baseline.expected(m, hours, ctx) for m in ("heart_rate", "hrv_ms", "spo2", "skin_temp_c")}
+    x = np.zeros((n, N_CHANNELS), dtype=np.float32)
+    hr, hrv, spo2, temp = v["heart_rate"], v["hrv_ms"], v["spo2"], v["skin_temp_c"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x[:, 0] = np.clip((hr - expected["heart_rate"][0]) / expected["heart_rate"][1], -10, 10)
+        x[:, 1] = (hr - 70) / 30
+        x[:, 2] = np.clip((hrv - expected["hrv_ms"][0]) / expected["hrv_ms"][1], -10, 10)
+        x[:, 3] = np.clip(np.log(hrv / expected["hrv_ms"][0]), -4, 4)
+        x[:, 4] = np.clip((expected["spo2"][0] - spo2) / 3, -5, 10)
+        x[:, 5] = (spo2 - 94) / 4
+        x[:, 6] = np.clip((temp - expected["skin_temp_c"][0]) / expected["skin_temp_c"][1], -10, 10)
+        x[:, 7] = np.log1p(np.nan_to_num(v["steps"], nan=0.0)) / 5
+        x[:, 8] = np.clip(np.nan_to_num(v["motion_g"], nan=1.0) - 1, -1, 5)
+    x[:, 9] = np.isfinite(hr)
+    x[:, 10] = np.isfinite(hrv)
+    x[:, 11] = np.isfinite(spo2)
+    x[:, 12] = np.isfinite(temp)
+    x[:, 13] = ctx / ACTIVE
+    x[~np.isfinite(x)] = 0.0
+    return Rows(series.start, x, hours, ctx, v, expected, series.last_ts, series.invalid)
+
+
+def windows(rows: Rows, first: int, maturity: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Model inputs for each minute from absolute index `first` to the end of rows.
+
+    Returns (row indices that can be scored, inputs (k, N_INPUTS), confidence per scored row).
+    """
+    w = WINDOW_MINUTES
+    lo = max(first - rows.start, w - 1)
+    idx = np.arange(lo, len(rows.x))
+    if len(idx) == 0:
+        return idx, np.zeros((0, N_INPUTS), dtype=np.float32), np.zeros(0)
+    view = np.lib.stride_tricks.sliding_window_view(rows.x, w, axis=0)  # (n-w+1, C, w)
+    win = view[idx - (w - 1)].transpose(0, 2, 1)  # (k, w, C)
+    coverage = win[:, :, 9].mean(axis=1)
+    scorable = (coverage >= MIN_WINDOW_COVERAGE) & (win[:, -1, 9] > 0)
+    idx, win, coverage = idx[scorable], win[scorable], coverage[scorable]
+    hour = (rows.start + idx) % 1440 / 1440 * 2 * np.pi
+    extra = np.stack([np.sin(hour), np.cos(hour), np.full(len(idx), maturity)], axis=1).astype(np.float32)
+    inputs = np.concatenate([win.reshape(len(idx), w * N_CHANNELS), extra], axis=1)
+    bad = np.concatenate([[0], np.cumsum(rows.invalid)])
+    artefacts = bad[idx + 1] - bad[np.maximum(0, idx - w + 1)]
+    motion_noise = rows.values["motion_g"][idx] > 2.0
+    confidence = coverage * np.where(artefacts > 0, 0.7, 1.0) * np.where(motion_noise, 0.7, 1.0)
+    confidence *= 0.6 + 0.4 * maturity
+    return idx, inputs, confidence
+
+
+def drift_features(history: list[list[Any]], day: int) -> np.ndarray | None:
+    """Daily evidence for slow drift ending at `day`: resting heart rate and HRV against this wearer's
+    reference weeks, and activity. None without enough reference days."""
+    by_day = {row[0]: row for row in history}
+    ref = [by_day[d] for d in range(day - DRIFT_REFERENCE[0], day - DRIFT_REFERENCE[1] + 1) if d in by_day]
+    ref_rhr = np.array([r[1] for r in ref if r[1] is not None], dtype=np.float64)
+    if len(ref_rhr) < 7 or by_day.get(day, [None, None])[1] is None:
+        return None
+    ref_hrv = np.array([r[2] for r in ref if r[2] is not None], dtype=np.float64)
+    ref_steps = np.array([r[3] for r in ref if r[3] is not None], dtype=np.float64)
+
+    def robust(a: np.ndarray, floor: float) -> tuple[float, float]:
+        med = float(np.median(a))
+        return med, max(floor, 1.4826 * float(np.median(np.abs(a - med))))
+
+    rhr_m, rhr_s = robust(ref_rhr, 1.5)
+    hrv_m, hrv_s = robust(ref_hrv, 3.0) if len(ref_hrv) >= 7 else (None, None)
+    steps_m = float(np.median(ref_steps)) if len(ref_steps) >= 7 else None
+    out = np.zeros((DRIFT_DAYS, 6), dtype=np.float32)
+    for k, d in enumerate(range(day - DRIFT_DAYS + 1, day + 1)):
+        row = by_day.get(d)
+        if row is None:
+            continue
+        if row[1] is not None:
+            out[k, 0], out[k, 1] = np.clip((row[1] - rhr_m) / rhr_s, -8, 8), 1
+        if row[2] is not None and hrv_m is not None:
+            out[k, 2], out[k, 3] = np.clip((row[2] - hrv_m) / hrv_s, -8, 8), 1
+        if row[3] is not None and steps_m:
+            out[k, 4], out[k, 5] = np.clip(np.log((row[3] + 100) / (steps_m + 100)), -3, 3), 1
+    return out.reshape(-1)
+
+
+def explain(kind: str, rows: Rows, i: int) -> str:
+    """A plain sentence about row i, e.g. 'heart rate 128 at rest, your usual 72 ± 6 at this hour;
+    not exercising'."""
+    v, ctx = rows.values, int(rows.ctx[i])
+    doing = {REST: "at rest", 1: "while lightly active", ACTIVE: "while active"}[ctx]
+    exercising = "not exercising" if ctx != ACTIVE else "exercising"
+
+    def usual(metric: str, fmt: str = ".0f") -> str:
+        mean, std = rows.expected[metric][0][i], rows.expected[metric][1][i]
+        return f"your usual {mean:{fmt}} ± {std:{fmt}} at this hour"
+
+    if kind in ("tachycardia", "bradycardia", "hr_spike"):
+        hr = v["heart_rate"][i]
+        lead = "sudden jump: " if kind == "hr_spike" else ""
+        return f"{lead}heart rate {hr:.0f} {doing}, {usual('heart_rate')}; {exercising}"
+    if kind == "hrv_collapse":
+        lo = max(0, i - WINDOW_MINUTES + 1)
+        recent = v["hrv_ms"][lo : i + 1]
+        hrv = float(np.nanmedian(recent)) if np.isfinite(recent).any() else float("nan")
+        return f"HRV {hrv:.0f} ms over the last {WINDOW_MINUTES} minutes, {usual('hrv_ms')}; {exercising}"
+    if kind == "desaturation":
+        lo = max(0, i - WINDOW_MINUTES + 1)
+        recent = v["spo2"][lo : i + 1]
+        low = float(np.nanmin(recent)) if np.isfinite(recent).any() else float("nan")
+        return f"blood oxygen down to {low:.0f}%, {usual('spo2')}"
+    return ""
+
+
+def gate_scores(inputs: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """A kind can only be claimed from its own metric, and only when the metric is abnormal by its
+    clinical definition: no HRV collapse without 3 HRV readings in the window, no desaturation without
+    an SpO2 reading in the last 5 minutes, no bradycardia above 45 bpm, no tachycardia below 100 bpm
+    or while active, no spike less than 25 bpm over this wearer's usual."""
+    if len(inputs) == 0:
+        return scores
+    win = inputs[:, : WINDOW_MINUTES * N_CHANNELS].reshape(len(inputs), WINDOW_MINUTES, N_CHANNELS)
+    scores = scores.copy()
+    hr = 70 + 30 * win[:, -1, CHANNELS.index("hr_level")]
+    active = win[:, -1, CHANNELS.index("context")] >= 1.0
+    scores[hr >= 45, ACUTE_KINDS.index("bradycardia")] = 0
+    scores[(hr < 100) | active, ACUTE_KINDS.index("tachycardia")] = 0
+    hr_z = win[:, -1, CHANNELS.index("hr_z")]
+    scores[(hr_z < 2.5) | (hr < 85) | active, ACUTE_KINDS.index("hr_spike")] = 0
+    scores[win[:, :, CHANNELS.index("hrv_mask")].sum(axis=1) < 3, ACUTE_KINDS.index("hrv_collapse")] = 0
+    scores[win[:, -5:, CHANNELS.index("spo2_mask")].sum(axis=1) < 1, ACUTE_KINDS.index("desaturation")] = 0
+    return scores

@@ -1,0 +1,282 @@
+"""The one detector: causal and streaming, used by live inference and `pulsenet_detect` alike.
+
+    state = WearerState()                     # or WearerState.from_dict(persisted)
+    detector = Detector(model)                # model None: rule floor + personal baselines only
+    [found] = detector.run([Job(state, series)])
+
+`run` judges every minute from `state.next_minute` up to the end of the series (or `until`), in
+order, each against the baseline as it stood at the start of its day, and leaves the state ready
+for the next call. Feeding the same samples in one call or in many gives the same detections, and a
+detection at minute t never depends on anything after t. Many wearers go through one forward pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .alarms import AlarmState, fire, model_triggers
+from .baseline import Baseline
+from .features import Rows, drift_features, explain, gate_scores, minute_rows, windows
+from .personal import baseline_triggers
+from .pulsenet import LoadedModel
+from .rules import RuleThresholds, rule_explanation, rule_hits
+from .schema import ACUTE_KINDS, DRIFT, LOOKBACK_MINUTES, Detection
+from .series import MinuteSeries
+
+DEFAULT_THRESHOLD = 0.5
+DRIFT_REARM_DAYS = 10
+CUSUM_K, CUSUM_H = 0.5, 5.0
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    use_rules: bool = True
+    use_baselines: bool = False  # personal-baseline thresholds (always on when there is no model)
+    use_model: bool = True
+
+    @property
+    def label(self) -> str:
+        parts = [p for p, on in (("rules", self.use_rules), ("baselines", self.use_baselines), ("PulseNet", self.use_model)) if on]  # fmt: skip
+        return " + ".join(parts)
+
+
+@dataclass
+class WearerState:
+    baseline: Baseline = field(default_factory=Baseline)
+    next_minute: int | None = None
+    alarms: dict[str, AlarmState] = field(default_factory=dict)
+    cusum: float = 0.0
+    last_drift_day: int = -(10**6)
+
+    def alarm(self, kind: str) -> AlarmState:
+        return self.alarms.setdefault(kind, AlarmState())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "baseline": self.baseline.to_dict(),
+            "next_minute": self.next_minute,
+            "alarms": {k: a.to_list() for k, a in self.alarms.items()},
+            "cusum": self.cusum,
+            "last_drift_day": self.last_drift_day,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> WearerState:
+        if not data:
+            return cls()
+        return cls(
+            baseline=Baseline.from_dict(data["baseline"]),
+            next_minute=data["next_minute"],
+            alarms={k: AlarmState.from_list(v) for k, v in data["alarms"].items()},
+            cusum=float(data["cusum"]),
+            last_drift_day=int(data["last_drift_day"]),
+        )
+
+
+@dataclass
+class Job:
+    state: WearerState
+    series: MinuteSeries
+    thresholds: RuleThresholds = field(default_factory=RuleThresholds)
+    until: int | None = None  # judge minutes before this one only (live: the newest minute may still fill)
+
+
+@dataclass
+class _Segment:
+    job: int
+    rows: Rows
+    first: int  # row index of the first minute judged
+    idx: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    confidence: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    scores: np.ndarray | None = None
+    drift: list[Detection] = field(default_factory=list)
+
+
+class Detector:
+    def __init__(
+        self,
+        model: LoadedModel | None,
+        config: DetectorConfig | None = None,
+        collect: Callable[[int, Rows, np.ndarray, np.ndarray], None] | None = None,
+    ) -> None:
+        """`collect(job, rows, idx, inputs)` sees every window (training uses it to build its data)."""
+        self.collect = collect
+        config = config or DetectorConfig()
+        if model is None and config.use_model:
+            config = DetectorConfig(use_rules=config.use_rules, use_baselines=True, use_model=False)
+        self.model = model if config.use_model else None
+        self.config = config
+
+    def threshold(self, kind: str) -> float:
+        return self.model.thresholds.get(kind, DEFAULT_THRESHOLD) if self.model else DEFAULT_THRESHOLD
+
+    def run(self, jobs: list[Job]) -> list[list[Detection]]:
+        segments: list[_Segment] = []
+        inputs: list[np.ndarray] = []
+        for j, job in enumerate(jobs):
+            for segment, x in self._segments(j, job):
+                segments.append(segment)
+                inputs.append(x)
+        if self.model is not None and segments:
+            batch = np.concatenate(inputs)
+            scores = gate_scores(batch, self.model.score_acute(batch))  # one forward pass for everyone
+            lo = 0
+            for segment, x in zip(segments, inputs, strict=True):
+                segment.scores = scores[lo : lo + len(x)]
+                lo += len(x)
+        found: list[list[Detection]] = [[] for _ in jobs]
+        for segment in segments:
+            found[segment.job].extend(segment.drift)
+            found[segment.job].extend(self._acute(jobs[segment.job], segment))
+        return found
+
+    # -- stage 1: baseline-normalised rows per day, learning as we go -------------------------
+    def _segments(self, j: int, job: Job):  # type: ignore[no-untyped-def]
+        state, series = job.state, job.series
+        first = series.start if state.next_minute is None else max(state.next_minute, series.start)
+        stop = series.end if job.until is None else min(job.until, series.end)
+        while first < stop:
+            day = first // 1440
+            seg_stop = min(stop, (day + 1) * 1440)
+            drift: list[Detection] = []
+            baseline = state.baseline
+            if baseline.day is None:
+                baseline.day = day
+            elif day > baseline.day:
+                drift = self._fold(state, series, first)
+                baseline.day = day
+            window = series.window(first - LOOKBACK_MINUTES, seg_stop)
+            rows = minute_rows(window, baseline)
+            segment = _Segment(job=j, rows=rows, first=LOOKBACK_MINUTES, drift=drift)
+            x = np.zeros((0, 0), dtype=np.float32)
+            if self.model is not None or self.collect is not None:
+                segment.idx, x, segment.confidence = windows(rows, first, baseline.maturity())
+                if self.collect is not None:
+                    self.collect(j, rows, segment.idx, x)
+            judged = slice(LOOKBACK_MINUTES, None)
+            baseline.accumulate({m: a[judged] for m, a in rows.values.items()}, rows.hours[judged], rows.ctx[judged])
+            yield segment, x
+            state.next_minute = first = seg_stop
+
+    def _fold(self, state: WearerState, series: MinuteSeries, minute: int) -> list[Detection]:
+        """A new day began: fold the finished one into the baseline and judge it for drift."""
+        baseline = state.baseline
+        day = baseline.day
+        assert day is not None
+        baseline.fold()
+        feats = drift_features(baseline.history, day)
+        if feats is None:
+            return []
+        ts = series.last_ts[minute - series.start] if series.start <= minute < series.end else np.nan
+        detected_at = float(ts) if np.isfinite(ts) else minute * 60.0
+        rhr_z = feats.reshape(-1, 6)[:, 0]
+        fired = None
+        if self.config.use_baselines:
+            state.cusum = max(0.0, state.cusum + float(rhr_z[-1]) - CUSUM_K)
+            if state.cusum >= CUSUM_H:
+                fired, state.cusum = ("baseline", min(1.0, state.cusum / (2 * CUSUM_H))), 0.0
+        if self.model is not None:
+            score = float(self.model.score_drift(feats[None, :])[0])
+            if score >= self.threshold(DRIFT):
+                fired = ("model", score)
+        if fired is None or day - state.last_drift_day < DRIFT_REARM_DAYS:
+            return []
+        state.last_drift_day = day
+        rising = [k for k, z in enumerate(rhr_z) if z >= 1.0]
+        onset_day = day - (len(rhr_z) - 1) + (rising[0] if rising else len(rhr_z) - 1)
+        rhr = next(r[1] for r in reversed(baseline.history) if r[0] == day)
+        ref = sorted(r[1] for r in baseline.history if r[1] is not None and day - 35 <= r[0] <= day - 5)
+        usual = ref[len(ref) // 2]
+        return [
+            Detection(
+                kind=DRIFT,
+                detected_at=detected_at,
+                onset=onset_day * 86400.0,
+                severity="medium",
+                score=round(fired[1], 3),
+                confidence=round(min(1.0, len(ref) / 14), 2),
+                explanation=(
+                    f"resting heart rate {rhr:.0f} last night, your usual {usual:.0f}; "
+                    f"raised for {len(rising)} of the last {len(rhr_z)} days"
+                ),
+                source=fired[0],
+            )
+        ]
+
+    # -- stage 2: triggers -> detections, in minute order ------------------------------------
+    def _acute(self, job: Job, segment: _Segment) -> list[Detection]:
+        rows, first = segment.rows, segment.first
+        n = len(rows.x)
+        if n <= first:
+            return []
+        minutes = np.arange(rows.start, rows.start + n)
+        rules = rule_hits(rows.values, rows.ctx, job.thresholds) if self.config.use_rules else {}
+        personal = baseline_triggers(rows) if self.config.use_baselines else {}
+        found = []
+        for k, kind in enumerate(ACUTE_KINDS):
+            state = job.state.alarm(kind)
+            trigger = np.zeros(n, dtype=bool)
+            hot = np.zeros(n, dtype=bool)
+            source = np.full(n, "", dtype=object)
+            score = np.zeros(n)
+            if kind in rules:
+                trigger |= rules[kind]
+                source[rules[kind]] = "rule"
+                score[rules[kind]] = 1.0
+            if kind in personal:
+                new = personal[kind] & ~trigger
+                trigger |= personal[kind]
+                source[new] = "baseline"
+                score[new] = 0.9
+            if segment.scores is not None and len(segment.idx):
+                m_trig, m_hot = model_triggers(minutes[segment.idx], segment.scores[:, k], self.threshold(kind), state)
+                new = np.zeros(n, dtype=bool)
+                new[segment.idx] = m_trig
+                new &= ~trigger
+                source[new] = "model"
+                score[segment.idx] = np.maximum(score[segment.idx] * trigger[segment.idx], segment.scores[:, k])
+                trigger[segment.idx] |= m_trig
+                hot[segment.idx] |= m_hot
+            hot[:first] = trigger[:first] = False
+            for minute, onset in fire(minutes, trigger, hot, state):
+                i = minute - rows.start
+                found.append(self._detection(kind, rows, i, onset, str(source[i]), float(score[i]), job, segment))
+        return found
+
+    def _detection(
+        self, kind: str, rows: Rows, i: int, onset: int, source: str, score: float, job: Job, segment: _Segment
+    ) -> Detection:
+        if source == "rule":
+            severity, text = rule_explanation(kind, rows.values, i, job.thresholds)
+        else:
+            text = explain(kind, rows, i)
+            severity = _severity(kind, rows, i)
+            text = text[0].upper() + text[1:] + "."
+        pos = np.searchsorted(segment.idx, i)
+        confidence = float(segment.confidence[pos]) if pos < len(segment.idx) and segment.idx[pos] == i else 0.8
+        ts = rows.last_ts[i]
+        return Detection(
+            kind=kind,
+            detected_at=float(ts) if np.isfinite(ts) else (rows.start + i) * 60.0 + 59,
+            onset=float(onset * 60),
+            severity=severity,
+            score=round(min(1.0, score), 3),
+            confidence=round(confidence, 2),
+            explanation=text,
+            source=source,
+        )
+
+
+def _severity(kind: str, rows: Rows, i: int) -> str:
+    hr, spo2 = rows.values["heart_rate"][i], rows.values["spo2"][i]
+    if kind == "bradycardia":
+        return "critical" if hr < 35 else "high" if hr < 40 else "medium"
+    if kind == "desaturation":
+        return "critical" if spo2 < 85 else "high" if spo2 < 88 else "medium"
+    if kind in ("tachycardia", "hr_spike"):
+        return "high" if hr >= 130 else "medium"
+    return "medium"

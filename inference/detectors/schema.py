@@ -1,0 +1,42 @@
+"""Shared vocabulary of the detectors: metrics, kinds, cadence and the Detection record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CADENCE_SECONDS = 60  # everything is resampled to one row per minute before detection
+WINDOW_MINUTES = 15  # PulseNet looks at the last 15 minutes
+LOOKBACK_MINUTES = WINDOW_MINUTES  # raw history a step needs before its first minute
+MIN_WINDOW_COVERAGE = 0.6  # fewer heart-rate minutes than this in the window: the model does not score
+
+METRICS = ("heart_rate", "hrv_ms", "spo2", "skin_temp_c", "steps", "motion_g")
+BASELINED = ("heart_rate", "hrv_ms", "spo2", "skin_temp_c")
+# Outside these a value is an artefact, not physiology: dropped, counted, and lowers confidence.
+PLAUSIBLE = {
+    "heart_rate": (25.0, 240.0),
+    "hrv_ms": (2.0, 300.0),
+    "spo2": (50.0, 100.0),
+    "skin_temp_c": (20.0, 43.0),
+    "steps": (0.0, 400.0),
+    "motion_g": (0.0, 16.0),
+}
+
+ACUTE_KINDS = ("tachycardia", "bradycardia", "hr_spike", "hrv_collapse", "desaturation")
+DRIFT = "drift"
+KINDS = (*ACUTE_KINDS, DRIFT)
+
+# Activity context of a minute: at rest, light activity, active (exercise).
+REST, LIGHT, ACTIVE = 0, 1, 2
+CONTEXTS = 3
+
+
+@dataclass(frozen=True)
+class Detection:
+    kind: str
+    detected_at: float  # epoch seconds (wall clock of the wearer) of the last sample seen when it fired
+    onset: float  # epoch seconds: where the evidence starts
+    severity: str  # low | medium | high | critical
+    score: float  # 0-1
+    confidence: float  # 0-1, from data quality
+    explanation: str
+    source: str  # "model", "rule" or "baseline"

@@ -1,0 +1,152 @@
+"""The detection pipeline, without a database: causality, streaming, the rule floor, bad data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.conf import settings
+
+from inference.detectors import synthetic as syn
+from inference.detectors.pipeline import Detector, DetectorConfig, Job, WearerState
+from inference.detectors.pulsenet import CheckpointError, load_checkpoint
+from inference.detectors.series import MinuteSeries, resample
+
+CAL = syn.Calibration()
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_checkpoint(Path(settings.PULSENET_CHECKPOINT_PATH))
+
+
+def wearer(seed: int, days: int = 3, **kwargs) -> syn.SyntheticWearer:
+    return syn.generate(np.random.default_rng(seed), days=days, cal=CAL, full_sensors=True, **kwargs)
+
+
+def detect(detector: Detector, series: MinuteSeries, state: WearerState | None = None):
+    [found] = detector.run([Job(state or WearerState(), series)])
+    return found
+
+
+def keyed(found) -> list[tuple]:
+    return [(d.kind, d.detected_at, d.onset, d.source, d.score) for d in found]
+
+
+def by_minute(found) -> list[tuple]:
+    return [(d.kind, d.detected_at // 60, d.onset, d.source, d.score) for d in found]
+
+
+def test_the_shipped_checkpoint_is_small_and_described(model):
+    assert Path(settings.PULSENET_CHECKPOINT_PATH).stat().st_size < 5 * 1024 * 1024
+    assert {"version", "seed", "data", "metrics", "calibration"} <= set(model.meta)
+    assert "Stanford" in model.meta["data"]  # says it was *not* trained on it
+    assert set(model.thresholds) == {"tachycardia", "bradycardia", "hr_spike", "hrv_collapse", "desaturation", "drift"}
+
+
+def test_truncating_the_input_never_changes_earlier_detections(model):
+    w = wearer(11, days=4, acute_per_day=1.0)
+    detector = Detector(model)
+    full = detect(detector, w.series)
+    assert full, "the injected anomalies should produce detections"
+    for cut in (w.series.start + 1440 + 700, w.series.start + 2 * 1440 + 3, w.series.start + 3 * 1440 + 901):
+        truncated = detect(detector, w.series.window(w.series.start, cut))
+        before = [d for d in full if d.detected_at < cut * 60]
+        assert keyed(truncated) == keyed(before)
+
+
+def test_minute_by_minute_streaming_equals_one_pass(model):
+    w = wearer(12, days=2, acute_per_day=1.0)
+    detector = Detector(model)
+    one_pass = detect(detector, w.series)
+    state = WearerState()
+    streamed = []
+    stops = list(range(w.series.start + 97, w.series.end, 211)) + [w.series.end]
+    for stop in stops:
+        # each call sees only recent samples, like the live task; the state is persisted as JSON
+        state = WearerState.from_dict(json.loads(json.dumps(state.to_dict())))
+        streamed += detect(detector, w.series.window(stop - 240, stop), state)
+    assert keyed(streamed) == keyed(one_pass)
+
+
+def test_detections_carry_kind_severity_score_confidence_and_a_plain_explanation(model):
+    w = wearer(13, days=3, acute_per_day=1.0, kinds=("tachycardia",))
+    found = [d for d in detect(Detector(model), w.series) if d.kind == "tachycardia"]
+    assert found
+    d = found[0]
+    assert d.severity in {"medium", "high", "critical"} and 0 < d.score <= 1 and 0 < d.confidence <= 1
+    assert d.onset <= d.detected_at
+    assert "at rest" in d.explanation and "your usual" in d.explanation
+
+
+def test_a_broken_checkpoint_is_reported_and_the_rule_floor_still_fires(tmp_path):
+    broken = tmp_path / "pulsenet.pt"
+    broken.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="unreadable"):
+        load_checkpoint(broken)
+    with pytest.raises(CheckpointError, match="not found"):
+        load_checkpoint(tmp_path / "missing.pt")
+    w = wearer(14, days=1, acute_per_day=0, drift_probability=0)
+    spo2 = w.series.values["spo2"]
+    spo2[600:606] = 84.0
+    found = detect(Detector(None), w.series)
+    assert [(d.kind, d.source) for d in found] == [("desaturation", "rule")]
+    assert "84%" in found[0].explanation
+
+
+def test_bad_data_never_raises_an_alarm_by_itself(model):
+    w = wearer(15, days=2, acute_per_day=0, drift_probability=0)
+    detector = Detector(model)
+    clean = by_minute(detect(detector, w.series))
+    rng = np.random.default_rng(0)
+    n = len(w.series)
+    minutes = w.series.start + np.arange(n)
+    ts, cols = [], {m: [] for m in w.series.values}
+    for i in range(n):  # rebuild raw samples, then add junk samples to 10% of the minutes
+        ts.append(minutes[i] * 60.0)
+        for m in cols:
+            cols[m].append(w.series.values[m][i])
+    junk_minutes = rng.choice(n, n // 10, replace=False)
+    for i in junk_minutes:
+        ts.append(minutes[i] * 60.0 + 30)
+        junk = {"heart_rate": rng.choice([0, 300, 999, -5]), "spo2": rng.choice([0, 20, 140]),
+                "hrv_ms": 9999.0, "skin_temp_c": 80.0, "steps": -3.0, "motion_g": 99.0}  # fmt: skip
+        for m in cols:
+            cols[m].append(junk[m])
+    dirty = resample(np.array(ts), {m: np.array(v) for m, v in cols.items()})
+    assert dirty.invalid.sum() == 6 * len(junk_minutes)
+    # the junk is dropped and counted; detections are the clean data's (a junk sample may only be
+    # the "last sample seen" of a minute that fired anyway)
+    assert by_minute(detect(detector, dirty)) == clean
+    # an off-wrist day (no data at all) is silence, not an alarm
+    gap = w.series.window(w.series.start, w.series.end)
+    for m in gap.values:
+        gap.values[m][300:1300] = np.nan
+    assert all(
+        d.detected_at < (gap.start + 300) * 60 or d.detected_at >= (gap.start + 1300) * 60
+        for d in detect(detector, gap)
+    )
+
+
+def test_the_model_beats_nothing_without_its_metric(model):
+    """No HRV readings: HRV collapse can't be claimed, whatever the model's score."""
+    w = wearer(16, days=3, acute_per_day=1.0)
+    w.series.values["hrv_ms"][:] = np.nan
+    assert all(d.kind != "hrv_collapse" for d in detect(Detector(model), w.series))
+
+
+def test_drift_is_caught_from_daily_resting_heart_rate(model):
+    rng = np.random.default_rng(21)
+    w = syn.generate(rng, days=40, cal=CAL, acute_per_day=0, drift_probability=1.0, full_sensors=True)
+    [event] = w.events
+    found = [d for d in detect(Detector(model), w.series) if d.kind == "drift"]
+    assert any(event.onset * 60 <= d.detected_at <= (event.onset + 3 * 1440) * 60 for d in found)
+    assert "resting heart rate" in found[0].explanation
+
+
+def test_rules_only_configuration_uses_no_baseline_thresholds():
+    w = wearer(17, days=2, acute_per_day=1.0, kinds=("hr_spike",))
+    found = detect(Detector(None, DetectorConfig(use_rules=True, use_baselines=False, use_model=False)), w.series)
+    assert all(d.source == "rule" for d in found)
