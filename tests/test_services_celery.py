@@ -41,3 +41,38 @@ def test_a_real_worker_runs_a_task_against_the_database(on_postgres, real_redis_
         output = worker.communicate(timeout=30)[0].decode(errors="replace")
     assert "groups.tasks.invitations_expire" in output
     assert list(Invitation.objects.all()) == [kept]
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_detects_on_the_detection_queue_for_a_batch_of_wearers(on_postgres, real_redis_url):
+    """Ingest -> one detection task for several wearers -> one forward pass -> episodes, on a real worker."""
+    from episodes.models import Episode
+    from inference.models import WearerDetectorState
+    from inference.tasks import wearers_detect as wearers_detect_task
+    from inference.tests.test_wearers_detect import ingest
+    from tests.factories import DeviceFactory
+
+    low, normal = DeviceFactory(), DeviceFactory()
+    ingest(low, spo2=84)
+    ingest(normal, spo2=97)
+    queue = f"pulsera-detection-test-{uuid.uuid4().hex[:8]}"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "pulsera", "worker", "-Q", queue, "-P", "prefork", "-c", "1",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
+        cwd=BASE_DIR,
+        env=child_env(DATABASE_URL=worker_database_url(), REDIS_URL=real_redis_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        result = wearers_detect_task.apply_async(args=[[low.wearer_id, normal.wearer_id]], queue=queue)
+        assert result.get(timeout=90) == 1
+    finally:
+        worker.terminate()
+        output = worker.communicate(timeout=30)[0].decode(errors="replace")
+    assert "inference.tasks.wearers_detect" in output
+    episode = Episode.objects.get()
+    assert (episode.wearer_id, episode.kind) == (low.wearer_id, "desaturation")
+    states = WearerDetectorState.objects.filter(wearer_id__in=[low.wearer_id, normal.wearer_id])
+    assert states.count() == 2 and all(s.model_version_id for s in states)  # the worker loaded PulseNet

@@ -63,7 +63,7 @@ def test_minute_by_minute_streaming_equals_one_pass(model):
     one_pass = detect(detector, w.series)
     state = WearerState()
     streamed = []
-    stops = list(range(w.series.start + 97, w.series.end, 211)) + [w.series.end]
+    stops = [*range(w.series.start + 97, w.series.end, 211), w.series.end]
     for stop in stops:
         # each call sees only recent samples, like the live task; the state is persisted as JSON
         state = WearerState.from_dict(json.loads(json.dumps(state.to_dict())))

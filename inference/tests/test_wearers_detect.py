@@ -1,47 +1,105 @@
-"""Detection after ingest: the rule floor opens (or updates) an episode through the episodes service."""
+"""Live detection after ingest: the pipeline judges complete minutes and opens (or updates) episodes."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from unittest import mock
 
+import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from episodes.models import Episode
-from inference.services import wearers_detect
+from inference.models import DetectionSettings, ModelVersion, WearerDetectorState
+from inference.services import pulsenet, wearers_detect
 from inference.tasks import wearers_detect as wearers_detect_task
 from vitals.services import samples_ingest
 from vitals.validation import ParsedBatch, SampleInput
 
 
-def ingest(device, *, spo2: float, minutes: int = 4, start_seq: int = 0):
-    now = timezone.now()
+def ingest(device, *, spo2: float, minutes: int = 4, start_seq: int = 0, heart_rate: float = 75.0):
+    """Two samples a minute for `minutes` minutes, then one in the next minute (which completes them)."""
+    now = timezone.now().replace(second=0, microsecond=0)
+    start = now - timedelta(minutes=minutes)
     samples = [
         SampleInput(
             sequence=start_seq + i,
-            recorded_at=now - timedelta(seconds=30 * (minutes * 2 - i)),
+            recorded_at=start + timedelta(seconds=30 * i),
             spo2=spo2,
-            heart_rate=75.0,
+            heart_rate=heart_rate,
+            steps=0,
         )
-        for i in range(minutes * 2)
+        for i in range(minutes * 2 + 1)
     ]
     samples_ingest(device=device, batch=ParsedBatch(samples=samples, rejected=[], battery_pct=None))
+
+
+@pytest.fixture(autouse=True)
+def fresh_model():
+    pulsenet(reload=True)
+    yield
+    pulsenet(reload=True)
 
 
 def test_sustained_desaturation_opens_one_episode(device):
     ingest(device, spo2=84)
     assert wearers_detect(wearer_ids=[device.wearer_id]) == 1
-    assert wearers_detect(wearer_ids=[device.wearer_id]) == 1  # evidence, not a second episode
+    assert wearers_detect(wearer_ids=[device.wearer_id]) == 0  # those minutes are judged already
     episode = Episode.objects.get(wearer=device.wearer)
     assert (episode.kind, episode.source, episode.severity) == ("desaturation", "rule", "critical")
     assert "84%" in episode.explanation
-    assert episode.events.filter(kind="evidence").count() == 1
+    state = WearerDetectorState.objects.get(wearer=device.wearer)
+    assert state.processed_until is not None and state.model_version is not None
+    assert ModelVersion.objects.get() == state.model_version
+
+
+def test_new_evidence_on_an_active_episode_does_not_open_another(device):
+    ingest(device, spo2=84)
+    wearers_detect(wearer_ids=[device.wearer_id])
+    WearerDetectorState.objects.filter(wearer=device.wearer).update(state={}, processed_until=None)  # re-judge
+    assert wearers_detect(wearer_ids=[device.wearer_id]) == 1
+    assert Episode.objects.filter(wearer=device.wearer).count() == 1
 
 
 def test_normal_vitals_open_nothing(device):
     ingest(device, spo2=97)
     assert wearers_detect(wearer_ids=[device.wearer_id]) == 0
     assert not Episode.objects.exists()
+
+
+def test_a_clinicians_thresholds_apply_to_that_wearer(device):
+    DetectionSettings.objects.create(wearer=device.wearer, spo2_low=80.0)
+    ingest(device, spo2=84)
+    assert wearers_detect(wearer_ids=[device.wearer_id]) == 0
+
+
+def test_a_broken_checkpoint_falls_back_to_the_rule_floor(device, settings, tmp_path):
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"\x00garbage")
+    settings.PULSENET_CHECKPOINT_PATH = broken
+    assert pulsenet(reload=True).model is None
+    ingest(device, spo2=84)
+    assert wearers_detect(wearer_ids=[device.wearer_id]) == 1
+    assert Episode.objects.get().source == "rule"
+    assert WearerDetectorState.objects.get().model_version is None
+
+
+def test_check_reports_a_missing_checkpoint(db, settings, tmp_path, capsys):
+    settings.PULSENET_CHECKPOINT_PATH = tmp_path / "missing.pt"
+    call_command("check")
+    err = capsys.readouterr().err
+    assert "inference.W001" in err and "missing.pt" in err
+
+
+def test_health_says_which_detector_runs(db, client, settings, tmp_path):
+    body = client.get("/api/v1/health/").json()
+    assert body["status"] == "ok" and body["database"] == "ok"
+    assert body["pulsenet"]["version"] and "checkpoint" not in body["pulsenet"]
+    settings.PULSENET_CHECKPOINT_PATH = tmp_path / "missing.pt"
+    response = client.get("/api/v1/health/")
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
+    assert response.json()["pulsenet"]["detecting_with"] == "rule floor + personal baselines"
 
 
 def test_ingest_enqueues_one_detection_task_per_store(device, settings, django_capture_on_commit_callbacks):
@@ -61,4 +119,4 @@ def test_a_broker_outage_does_not_fail_ingest(device, settings, django_capture_o
         django_capture_on_commit_callbacks(execute=True),
     ):
         ingest(device, spo2=97)
-    assert device.samples.count() == 8
+    assert device.samples.count() == 9
