@@ -12,12 +12,16 @@ from django.core.management import CommandError, call_command
 
 from inference.detectors.csvio import INPUT_COLUMNS, OUTPUT_COLUMNS
 
+START = datetime.fromisoformat("2026-03-01T08:00:00")  # naive on purpose: the contract takes wall-clock times
+
 
 def rows_for(wearer: str, start: datetime, minutes: int, desaturate_at: int | None = None, tz: str = ""):
     rng = random.Random(wearer)
     out = []
     for i in range(minutes):
-        spo2 = 84.0 if desaturate_at is not None and desaturate_at <= i < desaturate_at + 6 else 97.0 + rng.uniform(-1, 1)
+        spo2 = (
+            84.0 if desaturate_at is not None and desaturate_at <= i < desaturate_at + 6 else 97.0 + rng.uniform(-1, 1)
+        )
         when = (start + timedelta(minutes=i)).isoformat() + tz
         hrv = "" if i % 3 else f"{45 + rng.uniform(-5, 5):.1f}"  # any vital may be empty
         out.append([wearer, when, f"{66 + rng.uniform(-2, 2):.1f}", hrv, f"{spo2:.1f}", "33.4", "0", "1.0"])
@@ -38,7 +42,7 @@ def run(tmp_path, rows, header=INPUT_COLUMNS, **kwargs):
 
 
 def test_it_writes_one_row_per_detection_with_the_contract_columns(tmp_path):
-    start = datetime(2026, 3, 1, 8, 0)
+    start = START
     rows = rows_for("alice", start, 180, desaturate_at=90) + rows_for("bob", start, 180)
     random.Random(1).shuffle(rows)  # unsorted, two wearers interleaved
     rows.append(["bob", "yesterday", "70", "", "", "", "", ""])  # a bad row: reported, the rest kept
@@ -57,12 +61,12 @@ def test_it_writes_one_row_per_detection_with_the_contract_columns(tmp_path):
 
 
 def test_timestamps_with_an_offset_come_back_with_it(tmp_path):
-    out, _, _ = run(tmp_path, rows_for("carol", datetime(2026, 3, 1, 8, 0), 120, desaturate_at=60, tz="+02:00"))
+    out, _, _ = run(tmp_path, rows_for("carol", START, 120, desaturate_at=60, tz="+02:00"))
     assert out and all(r["detected_at"].endswith("+02:00") for r in out)
 
 
 def test_the_same_input_gives_the_same_output(tmp_path):
-    rows = rows_for("dave", datetime(2026, 3, 1, 8, 0), 150, desaturate_at=40)
+    rows = rows_for("dave", START, 150, desaturate_at=40)
     first, _, _ = run(tmp_path, rows)
     second, _, _ = run(tmp_path, list(reversed(rows)))
     assert first == second
@@ -79,6 +83,6 @@ def test_a_missing_input_file_is_a_clear_error(tmp_path):
 
 
 def test_it_runs_without_a_model_when_asked(tmp_path):
-    out, _, err = run(tmp_path, rows_for("erin", datetime(2026, 3, 1, 8, 0), 120, desaturate_at=60), no_model=True)
+    out, _, err = run(tmp_path, rows_for("erin", START, 120, desaturate_at=60), no_model=True)
     assert [r["kind"] for r in out] == ["desaturation"]
     assert "rule floor + baselines" in err
