@@ -19,20 +19,25 @@ from tests.factories import InvitationFactory
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+def start_worker(queue: str, redis_url: str, *pool: str) -> subprocess.Popen:
+    """A real Celery worker on its own queue (nothing else consumes it), against the test database."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "pulsera", "worker", "-Q", queue, *pool,
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
+        cwd=BASE_DIR,
+        env=child_env(DATABASE_URL=worker_database_url(), REDIS_URL=redis_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)  # the worker must see committed rows
 def test_a_real_worker_runs_a_task_against_the_database(on_postgres, real_redis_url):
     InvitationFactory(expires_at=timezone.now() - timedelta(days=40))
     kept = InvitationFactory(expires_at=timezone.now() + timedelta(days=1))
     queue = f"pulsera-test-{uuid.uuid4().hex[:8]}"  # nothing else consumes it
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "pulsera", "worker", "-Q", queue, "-P", "solo",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
-        cwd=BASE_DIR,
-        env=child_env(DATABASE_URL=worker_database_url(), REDIS_URL=real_redis_url),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    worker = start_worker(queue, real_redis_url, "-P", "solo")
     try:
         result = invitations_expire_task.apply_async(queue=queue)
         assert result.get(timeout=60) == 1
@@ -57,14 +62,7 @@ def test_a_real_worker_detects_on_the_detection_queue_for_a_batch_of_wearers(on_
     ingest(low, spo2=84)
     ingest(normal, spo2=97)
     queue = f"pulsera-detection-test-{uuid.uuid4().hex[:8]}"
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "pulsera", "worker", "-Q", queue, "-P", "prefork", "-c", "1",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
-        cwd=BASE_DIR,
-        env=child_env(DATABASE_URL=worker_database_url(), REDIS_URL=real_redis_url),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    worker = start_worker(queue, real_redis_url, "-P", "prefork", "-c", "1")  # as in production
     try:
         result = wearers_detect_task.apply_async(args=[[low.wearer_id, normal.wearer_id]], queue=queue)
         assert result.get(timeout=90) == 1
