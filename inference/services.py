@@ -148,8 +148,9 @@ def wearers_detect(*, wearer_ids: list[int]) -> int:
     now = timezone.now()
     found = 0
     with transaction.atomic():
-        for wearer_id in wearer_ids:
-            WearerDetectorState.objects.get_or_create(wearer_id=wearer_id)
+        WearerDetectorState.objects.bulk_create(
+            [WearerDetectorState(wearer_id=wid) for wid in wearer_ids], ignore_conflicts=True
+        )
         rows = {
             row.wearer_id: row
             for row in WearerDetectorState.objects.select_for_update(skip_locked=True, of=("self",))
@@ -184,12 +185,16 @@ def wearers_detect(*, wearer_ids: list[int]) -> int:
             jobs.append(Job(state, series, thresholds.get(wid, RuleThresholds()), until=series.end - 1))
             job_rows.append((row, tz))
         results = detector.run(jobs)
-        for job, (row, tz), detections in zip(jobs, job_rows, results, strict=True):
+        for job, (row, tz) in zip(jobs, job_rows, strict=True):
             row.state = job.state.to_dict()
             row.model_version = version
+            row.updated_at = now
             if job.state.next_minute is not None:
                 row.processed_until = _from_wall_clock(job.state.next_minute * 60.0, tz)
-            row.save(update_fields=["state", "model_version", "processed_until", "updated_at"])
+        WearerDetectorState.objects.bulk_update(
+            [row for row, _ in job_rows], ["state", "model_version", "processed_until", "updated_at"]
+        )
+        for (row, _), detections in zip(job_rows, results, strict=True):
             for detection in detections:
                 _episode_from(row.wearer, detection)
                 found += 1
