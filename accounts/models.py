@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -45,6 +46,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False, help_text="May log in to the clinician admin.")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    quiet_hours_start = models.TimeField(
+        null=True, blank=True, help_text="Local time from which non-urgent pages wait (red flags still page)."
+    )
+    quiet_hours_end = models.TimeField(null=True, blank=True, help_text="Local time when quiet hours end.")
 
     objects = UserManager()
 
@@ -57,6 +62,14 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.display_name or self.email
+
+    def in_quiet_hours(self, at: datetime) -> bool:
+        """Is `at` (aware) inside this person's quiet hours, in their own time zone? Spans midnight."""
+        start, end = self.quiet_hours_start, self.quiet_hours_end
+        if start is None or end is None or start == end:
+            return False
+        local = at.astimezone(zoneinfo.ZoneInfo(self.time_zone or "UTC")).time()
+        return start <= local < end if start < end else (local >= start or local < end)
 
     def get_full_name(self) -> str:
         return self.display_name or self.email

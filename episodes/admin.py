@@ -6,8 +6,8 @@ from django.http import HttpRequest
 
 from alerts.models import Alert
 
-from .models import Episode, EpisodeEvent
-from .services import episode_acknowledge, episode_escalate, episode_resolve
+from .models import Episode, EpisodeEvent, ExplainedCause
+from .services import episode_escalate
 from .state_machine import IllegalTransition
 
 
@@ -29,7 +29,8 @@ class AlertInline(admin.TabularInline):
     model = Alert
     extra = 0
     can_delete = False
-    fields = ["created_at", "recipient", "level", "channel", "state", "attempts", "acknowledged_at"]
+    fields = ["created_at", "purpose", "recipient", "contact", "level", "channel", "state", "response", "attempts",
+              "acknowledged_at"]  # fmt: skip
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Episode | None = None) -> bool:
@@ -96,7 +97,9 @@ class EpisodeAdmin(admin.ModelAdmin):
 
     @admin.action(description="Acknowledge (I am handling it)", permissions=["change"])
     def acknowledge(self, request: HttpRequest, queryset: QuerySet[Episode]) -> None:
-        self._each(request, queryset, lambda e: episode_acknowledge(episode=e, by=request.user), "Acknowledged")
+        from alerts.escalation import episode_take
+
+        self._each(request, queryset, lambda e: episode_take(episode=e, by=request.user), "Acknowledged")
 
     @admin.action(description="Escalate to caregivers now", permissions=["change"])
     def escalate(self, request: HttpRequest, queryset: QuerySet[Episode]) -> None:
@@ -108,10 +111,12 @@ class EpisodeAdmin(admin.ModelAdmin):
         )
 
     def _resolve(self, request: HttpRequest, queryset: QuerySet[Episode], resolution: str) -> None:
+        from alerts.escalation import episode_close
+
         self._each(
             request,
             queryset,
-            lambda e: episode_resolve(episode=e, by=request.user, resolution=resolution, note="Resolved from admin."),
+            lambda e: episode_close(episode=e, by=request.user, resolution=resolution, note="Resolved from admin."),
             "Resolved",
         )
 
@@ -143,3 +148,20 @@ class EpisodeEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: EpisodeEvent | None = None) -> bool:
         return False
+
+
+@admin.register(ExplainedCause)
+class ExplainedCauseAdmin(admin.ModelAdmin):
+    """Known reasons for a raised heart rate: heart-rate alarms are held while one lasts."""
+
+    list_display = ["wearer", "reason", "starts_at", "ends_at", "note", "created_by"]
+    list_filter = ["reason"]
+    search_fields = ["wearer__email", "wearer__display_name", "note"]
+    list_select_related = ["wearer", "created_by"]
+    autocomplete_fields = ["wearer"]
+    readonly_fields = ["created_by"]
+
+    def save_model(self, request: HttpRequest, obj: ExplainedCause, form, change: bool) -> None:  # type: ignore[no-untyped-def]
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

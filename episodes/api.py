@@ -19,7 +19,7 @@ from groups.selectors import wearers_responded_by, wearers_visible_to
 
 from .models import Episode, EpisodeEvent
 from .selectors import episodes_visible_to
-from .services import episode_acknowledge, episode_open, episode_resolve
+from .services import episode_open
 
 
 class EpisodeOutput(serializers.ModelSerializer):
@@ -49,6 +49,10 @@ class EpisodeOutput(serializers.ModelSerializer):
             "resolution_note",
             "location",
             "zone",
+            "last_evidence_at",
+            "checkin_deadline",
+            "wearer_answer",
+            "wearer_answered_at",
         ]
         read_only_fields = fields
 
@@ -158,7 +162,20 @@ class EpisodeDetailApi(APIView):
 
 
 class AcknowledgeInput(serializers.Serializer):
+    response = serializers.ChoiceField(
+        choices=[("on_my_way", "On my way"), ("called_them", "I called them"), ("cant_respond", "Can't respond")],
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="cant_respond moves the escalation to its next step instead of acknowledging",
+    )
+    eta_minutes = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=1440)
     message = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("eta_minutes") and attrs.get("response") != "on_my_way":
+            raise serializers.ValidationError({"eta_minutes": "An ETA goes with 'on_my_way'."})
+        return attrs
 
 
 class AcknowledgeOutput(serializers.Serializer):
@@ -167,14 +184,18 @@ class AcknowledgeOutput(serializers.Serializer):
 
 
 class EpisodeAcknowledgeApi(APIView):
-    """Take the episode: escalation stops. Idempotent; a resolved episode answers 409."""
+    """Take the episode ("on my way" with an ETA, "I called them"): escalation stops, reminders follow.
+    "can't respond" moves the chain on instead. Idempotent; a resolved episode answers 409."""
 
     @extend_schema(request=AcknowledgeInput, responses=AcknowledgeOutput)
     def post(self, request: Request, episode_id: int) -> Response:
+        from alerts.escalation import episode_take
+
         episode = _responded_episode(request, episode_id)
         data = AcknowledgeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        won = episode_acknowledge(episode=episode, by=request.user, message=data.validated_data["message"])
+        won = episode_take(episode=episode, by=request.user, **data.validated_data)
+        episode.refresh_from_db()
         context = _location_context(request.user)
         return Response({"acknowledged": won, "episode": EpisodeOutput(episode, context=context).data})
 
@@ -189,10 +210,12 @@ class EpisodeResolveApi(APIView):
 
     @extend_schema(request=ResolveInput, responses=EpisodeOutput)
     def post(self, request: Request, episode_id: int) -> Response:
+        from alerts.escalation import episode_close
+
         episode = _responded_episode(request, episode_id)
         data = ResolveInput(data=request.data)
         data.is_valid(raise_exception=True)
-        if not episode_resolve(episode=episode, by=request.user, **data.validated_data):
+        if not episode_close(episode=episode, by=request.user, **data.validated_data):
             who = episode.resolved_by or "the system"
             return Response(
                 {
@@ -204,6 +227,33 @@ class EpisodeResolveApi(APIView):
                 status=status.HTTP_409_CONFLICT,
             )
         return Response(EpisodeOutput(episode, context=_location_context(request.user)).data)
+
+
+class RespondInput(serializers.Serializer):
+    answer = serializers.ChoiceField(choices=Episode.Answer.choices)
+
+
+class RespondOutput(serializers.Serializer):
+    recorded = serializers.BooleanField(help_text="false: this answer was already recorded")
+    episode = EpisodeOutput()
+
+
+class EpisodeRespondApi(APIView):
+    """The wearer answers "are you OK?": ok (re-measured after a calming window), help, or sos."""
+
+    @extend_schema(request=RespondInput, responses=RespondOutput)
+    def post(self, request: Request, episode_id: int) -> Response:
+        from alerts.escalation import episode_respond
+
+        episode = _visible_episode(request, episode_id)
+        if episode.wearer_id != request.user.id:
+            raise exceptions.PermissionDenied("Only the wearer answers 'are you OK?'.")
+        data = RespondInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        recorded = episode_respond(episode=episode, answer=data.validated_data["answer"], by=request.user)
+        episode.refresh_from_db()
+        context = _location_context(request.user)
+        return Response({"recorded": recorded, "episode": EpisodeOutput(episode, context=context).data})
 
 
 class EpisodeEventOutput(serializers.ModelSerializer):

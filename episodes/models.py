@@ -43,6 +43,7 @@ class Episode(models.Model):
         BASELINE = "baseline", "Personal baseline"
         MANUAL = "manual", "Manual"
         SOS = "sos", "SOS button"
+        SYSTEM = "system", "System (e.g. no data)"
 
     class Resolution(models.TextChoices):
         RECOVERED = "recovered", "Recovered"
@@ -50,7 +51,16 @@ class Episode(models.Model):
         HANDLED_BY_CAREGIVER = "handled_by_caregiver", "Handled by caregiver"
         EMERGENCY_SERVICES = "emergency_services", "Emergency services called"
 
+    class Answer(models.TextChoices):
+        OK = "ok", "I'm OK"
+        HELP = "help", "I need help"
+        SOS = "sos", "SOS"
+
     SEVERITY_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
+    # Kinds a heart-rate explanation (exercise, a procedure) may inhibit: never SpO2, falls or SOS.
+    HEART_RATE_KINDS = frozenset({Kind.TACHYCARDIA, Kind.HR_SPIKE, Kind.HRV_COLLAPSE})
+    # Kinds that go straight to caregivers, without asking the wearer first.
+    RED_FLAG_KINDS = frozenset({Kind.SOS, Kind.FALL})
 
     wearer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="episodes")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -75,6 +85,14 @@ class Episode(models.Model):
         null=True, blank=True, help_text='GeoJSON Point {"type": "Point", "coordinates": [lon, lat]}'
     )
     zone = models.ForeignKey(Zone, null=True, blank=True, on_delete=models.SET_NULL, related_name="episodes")
+    last_evidence_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a detector last confirmed it; recovery is judged after it stops."
+    )
+    checkin_deadline = models.DateTimeField(
+        null=True, blank=True, help_text="The wearer was asked 'are you OK?' and has until then to answer."
+    )
+    wearer_answer = models.CharField(max_length=8, choices=Answer.choices, blank=True)
+    wearer_answered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -103,6 +121,10 @@ class Episode(models.Model):
     def is_active(self) -> bool:
         return self.state in sm.ACTIVE_STATES
 
+    def is_red_flag(self) -> bool:
+        """Red flags skip the check-in, override quiet hours and snoozes."""
+        return self.kind in self.RED_FLAG_KINDS or self.severity == self.Severity.CRITICAL
+
 
 class EpisodeEvent(models.Model):
     """The timeline: every thing that happened to an episode, who did it and why. Append-only."""
@@ -116,6 +138,13 @@ class EpisodeEvent(models.Model):
         ALERT_CREATED = "alert_created", "Alert created"
         ALERT_ACKNOWLEDGED = "alert_acknowledged", "Alert acknowledged"
         NOTE = "note", "Note"
+        CHECKIN_SENT = "checkin_sent", "Asked the wearer"
+        WEARER_ANSWERED = "wearer_answered", "Wearer answered"
+        RECHECKED = "rechecked", "Vitals re-measured"
+        STEP = "step", "Escalation step"
+        DELIVERY = "delivery", "Delivery receipt"
+        ALL_CLEAR = "all_clear", "All-clear sent"
+        REMINDER = "reminder", "Reminder"
 
     episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(default=timezone.now)
@@ -135,3 +164,31 @@ class EpisodeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class ExplainedCause(models.Model):
+    """A known, harmless reason for a raised heart rate (a workout, a procedure): while it lasts,
+    heart-rate alarms from detectors are not raised. It never silences SpO2, falls, SOS or
+    critical readings."""
+
+    class Reason(models.TextChoices):
+        EXERCISE = "exercise", "Exercise"
+        PROCEDURE = "procedure", "Medical procedure or medication"
+        OTHER = "other", "Other"
+
+    wearer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="explained_causes")
+    reason = models.CharField(max_length=16, choices=Reason.choices, default=Reason.EXERCISE)
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField()
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-starts_at"]
+        # "is this wearer's heart rate explained right now?"
+        indexes = [models.Index(fields=["wearer", "ends_at"], name="explained_cause_wearer_end")]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} for {self.wearer} until {self.ends_at:%H:%M}"

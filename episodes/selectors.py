@@ -20,3 +20,12 @@ def episodes_visible_to(user: User) -> QuerySet[Episode]:
 def episodes_responded_by(user: User) -> QuerySet[Episode]:
     """Episodes `user` may acknowledge and resolve (not the wearer's own)."""
     return Episode.objects.filter(wearer__in=wearers_responded_by(user))
+
+
+def checkins_pending(wearer_id: int) -> QuerySet[Episode]:
+    """The wearer's episodes still waiting for an answer to "are you OK?"."""
+    from django.utils import timezone
+
+    return Episode.objects.filter(
+        wearer_id=wearer_id, state=Episode.State.OPEN, wearer_answer="", checkin_deadline__gt=timezone.now()
+    ).order_by("started_at")

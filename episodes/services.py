@@ -3,7 +3,8 @@ row locks), recorded in the timeline in the same transaction, and broadcast afte
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -17,7 +18,9 @@ from zones.geometry import GeometryError, point_validate
 from zones.models import Zone
 
 from . import state_machine as sm
-from .models import Episode, EpisodeEvent
+from .models import Episode, EpisodeEvent, ExplainedCause
+
+logger = logging.getLogger(__name__)
 
 
 def episode_payload(episode: Episode, event: str) -> dict[str, Any]:
@@ -30,6 +33,7 @@ def episode_payload(episode: Episode, event: str) -> dict[str, Any]:
             "severity": episode.severity,
             "state": episode.state,
             "started_at": episode.started_at.isoformat(),
+            "resolution": episode.resolution,
         },
     }
 
@@ -82,6 +86,7 @@ def episode_open(
                     explanation=explanation,
                     location=location,
                     zone=zone,
+                    last_evidence_at=timezone.now(),
                 )
         except IntegrityError:
             # Another process opened it a moment ago: treat this call as new evidence for it.
@@ -98,6 +103,10 @@ def episode_open(
                 data={"severity": severity, "score": score},
             )
             _broadcast(episode, "episode.opened")
+            # Downstream, in the same transaction: an episode never exists without its escalation.
+            from alerts.escalation import escalation_start
+
+            escalation_start(episode=episode)
             return episode, True
     _evidence_add(episode=active, severity=severity, score=score, explanation=explanation, source=source, actor=actor)
     return active, False
@@ -111,7 +120,8 @@ EVIDENCE_EVENT_INTERVAL = timedelta(minutes=5)
 def _evidence_add(
     *, episode: Episode, severity: str, score: float | None, explanation: str, source: str, actor: User | None
 ) -> None:
-    fields = []
+    fields = ["last_evidence_at"]
+    episode.last_evidence_at = timezone.now()
     if Episode.SEVERITY_RANK[severity] > Episode.SEVERITY_RANK[episode.severity]:
         episode.severity = severity
         fields.append("severity")
@@ -120,7 +130,7 @@ def _evidence_add(
         fields.append("score")
     episode.save(update_fields=[*fields, "updated_at"])
     last = episode.events.filter(kind=EpisodeEvent.Kind.EVIDENCE).order_by("-at").values_list("at", flat=True).first()
-    if not fields and last is not None and timezone.now() - last < EVIDENCE_EVENT_INTERVAL:
+    if fields == ["last_evidence_at"] and last is not None and timezone.now() - last < EVIDENCE_EVENT_INTERVAL:
         return
     EpisodeEvent.objects.create(
         episode=episode,
@@ -131,6 +141,10 @@ def _evidence_add(
         data={"severity": severity, "score": score},
     )
     _broadcast(episode, "episode.updated")
+    if "severity" in fields and episode.is_red_flag():
+        from alerts.escalation import escalation_due_now  # downstream: a red flag skips the check-in
+
+        escalation_due_now(episode=episode)
 
 
 def _transition(
@@ -212,3 +226,73 @@ def episode_resolve(*, episode: Episode, by: User | None, resolution: str, note:
         resolved_by=by,
         resolved_at=timezone.now(),
     )
+
+
+def explained_cause_active(*, wearer_id: int, at: datetime | None = None) -> ExplainedCause | None:
+    at = at or timezone.now()
+    return ExplainedCause.objects.filter(wearer_id=wearer_id, starts_at__lte=at, ends_at__gt=at).first()
+
+
+def explained_cause_start(
+    *, wearer: User, reason: str, minutes: int, by: User | None, note: str = ""
+) -> ExplainedCause:
+    """The wearer (or their caregiver) says the raised heart rate has a reason: a workout, a procedure.
+    Heart-rate alarms from detectors are held for `minutes` (at most 12 hours)."""
+    if reason not in ExplainedCause.Reason.values:
+        raise ValidationError({"reason": f"Choose one of: {', '.join(ExplainedCause.Reason.values)}."})
+    if not 1 <= minutes <= 720:
+        raise ValidationError({"minutes": "Between 1 and 720 minutes."})
+    now = timezone.now()
+    return ExplainedCause.objects.create(
+        wearer=wearer, reason=reason, starts_at=now, ends_at=now + timedelta(minutes=minutes), note=note, created_by=by
+    )
+
+
+def episode_report_detection(
+    *, wearer: User, kind: str, source: str, severity: str, score: float | None, explanation: str
+) -> Episode | None:
+    """What detectors call. Like `episode_open`, except that a heart-rate alarm is held while an
+    explained cause (exercise, a procedure) is active, unless it is critical. Returns the episode,
+    or None when it was held."""
+    if kind in Episode.HEART_RATE_KINDS and severity != Episode.Severity.CRITICAL:
+        cause = explained_cause_active(wearer_id=wearer.id)
+        if cause is not None:
+            logger.info("held %s for wearer %s: %s", kind, wearer.id, cause)
+            return None
+    episode, _ = episode_open(
+        wearer=wearer, kind=kind, source=source, severity=severity, score=score, explanation=explanation
+    )
+    return episode
+
+
+@transaction.atomic
+def episode_answer_record(*, episode: Episode, answer: str) -> bool:
+    """The wearer answered the check-in. Returns False if this answer was already recorded."""
+    if answer not in Episode.Answer.values:
+        raise ValidationError({"answer": f"Choose one of: {', '.join(Episode.Answer.values)}."})
+    if not episode.is_active():
+        raise sm.IllegalTransition(episode.state, "answered")
+    now = timezone.now()
+    updates: dict[str, Any] = {"wearer_answer": answer, "wearer_answered_at": now, "updated_at": now}
+    if answer == Episode.Answer.SOS:
+        updates["severity"] = Episode.Severity.CRITICAL
+    won = Episode.objects.filter(id=episode.id).exclude(wearer_answer=answer).update(**updates)
+    episode.refresh_from_db()
+    if not won:
+        return False
+    EpisodeEvent.objects.create(
+        episode=episode,
+        kind=EpisodeEvent.Kind.WEARER_ANSWERED,
+        actor=episode.wearer,
+        source="wearer",
+        message=Episode.Answer(answer).label,
+        data={"answer": answer},
+        at=now,
+    )
+    _broadcast(episode, "episode.answered")
+    return True
+
+
+def episode_event_add(*, episode: Episode, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
+    """A system note in the timeline (a check-in sent, a re-check result, an escalation step)."""
+    EpisodeEvent.objects.create(episode=episode, kind=kind, source="system", message=message, data=data or {})

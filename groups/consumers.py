@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.models import User
-from pulsera.realtime import group_feed_name
+from pulsera.realtime import group_feed_name, user_feed_name
 
 from .selectors import feed_access, feed_snapshot
 
@@ -39,7 +39,9 @@ class CareGroupFeedConsumer(AsyncJsonWebsocketConsumer):
         self.user = user
         self.live_wearers = access
         self.feed = group_feed_name(self.group_id)
+        self.inbox = user_feed_name(user.id)  # alerts addressed to this person (pages, all-clears)
         await self.channel_layer.group_add(self.feed, self.channel_name)
+        await self.channel_layer.group_add(self.inbox, self.channel_name)
         offered = self.scope.get("subprotocols", [])
         await self.accept(SUBPROTOCOL if SUBPROTOCOL in offered else None)
         snapshot = await database_sync_to_async(feed_snapshot)(self.group_id, self.live_wearers)
@@ -48,6 +50,7 @@ class CareGroupFeedConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.feed:
             await self.channel_layer.group_discard(self.feed, self.channel_name)
+            await self.channel_layer.group_discard(self.inbox, self.channel_name)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "ping":

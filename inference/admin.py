@@ -24,6 +24,7 @@ class DetectionSettingsAdmin(admin.ModelAdmin):
         (None, {"fields": ["wearer"]}),
         ("Blood oxygen and low heart rate", {"fields": ["spo2_low", "heart_rate_low", "sustained_minutes"]}),
         ("High heart rate at rest", {"fields": ["heart_rate_high_at_rest", "high_sustained_minutes"]}),
+        ("No data from the watch", {"fields": ["no_data_after_minutes", ("worn_from", "worn_until")]}),
         ("Why", {"fields": ["note", "updated_by", "updated_at"]}),
     ]
 

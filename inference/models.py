@@ -62,6 +62,17 @@ class DetectionSettings(models.Model):
         help_text="Minutes a high heart rate at rest must last.",
     )
     note = models.TextField(blank=True, help_text="Why these thresholds (clinical reasoning).")
+    no_data_after_minutes = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(24 * 60)],
+        help_text="Open a 'no data' episode when the watch is silent this long while it should be worn "
+        "(empty: the server default, PULSERA_NO_DATA_AFTER_MINUTES; 0: never).",
+    )
+    worn_from = models.TimeField(null=True, blank=True, help_text="Local time the watch is usually put on.")
+    worn_until = models.TimeField(
+        null=True, blank=True, help_text="Local time it usually comes off (both empty: worn all day)."
+    )
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from episodes.models import Episode
-from episodes.services import episode_open
+from episodes.services import episode_report_detection
 from vitals.models import VitalSample
 
 from .detectors.pipeline import Detector, Job, WearerState
@@ -205,7 +205,7 @@ def _episode_from(wearer: User, detection: Detection) -> None:
     text = detection.explanation
     if detection.source != "rule":
         text = f"{text} (score {detection.score:.2f}, confidence {detection.confidence:.2f})"
-    episode_open(
+    episode_report_detection(
         wearer=wearer,
         kind=detection.kind,
         source=SOURCES[detection.source],

@@ -27,6 +27,11 @@ def group_feed_name(group_id: int) -> str:
     return f"care-group-{group_id}"
 
 
+def user_feed_name(user_id: int) -> str:
+    """The channel-layer group carrying one person's own alerts (their feed sockets and apps)."""
+    return f"user-{user_id}-alerts"
+
+
 def broadcast(group: str, payload: dict[str, Any]) -> None:
     """Send now. A failure is logged, never raised: the database is the source of truth."""
     layer = get_channel_layer()

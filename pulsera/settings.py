@@ -195,6 +195,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "vitals.tasks.devices_mark_stale",
         "schedule": 30.0,
     },
+    # the alerting loop's durable path: due escalation steps, delivery retries, channel fallbacks,
+    # recoveries. Every few seconds (https://crontab.guru can't express sub-minute schedules).
+    "alerts-escalations-tick": {
+        "task": "alerts.tasks.escalations_tick",
+        "schedule": env.float("PULSERA_ESCALATION_TICK_SECONDS", default=5.0),
+    },
+    "alerts-wearers-check-silent": {
+        "task": "alerts.tasks.wearers_check_silent",
+        "schedule": 60.0,
+    },
     # hourly: expired invitations are kept 30 days, then deleted
     "groups-invitations-expire": {
         "task": "groups.tasks.invitations_expire",
@@ -240,6 +250,8 @@ SPECTACULAR_SETTINGS = {
         "EpisodeStateEnum": "episodes.models.Episode.State",
         "AlertStateEnum": "alerts.models.Alert.State",
         "MembershipRoleEnum": "groups.models.Membership.Role",
+        "ChannelEnum": "alerts.models.Channel",
+        "EpisodeAnswerEnum": "episodes.models.Episode.Answer",
     },
 }
 
@@ -319,6 +331,30 @@ PULSERA_FEED_VITALS_INTERVAL_MS = env.int("PULSERA_FEED_VITALS_INTERVAL_MS", def
 PULSERA_BENCH_ECHO = env.bool("PULSERA_BENCH_ECHO", default=False)  # benchmark only: /ws/bench/echo/
 PULSERA_INGEST_MAX_FUTURE_SECONDS = env.int("PULSERA_INGEST_MAX_FUTURE_SECONDS", default=300)
 PULSERA_INVITATION_TTL_HOURS = env.int("PULSERA_INVITATION_TTL_HOURS", default=72)
+
+# Episodes and escalation; docs/escalation.md explains each of these.
+PULSERA_CHECKIN_SECONDS = env.int("PULSERA_CHECKIN_SECONDS", default=60)  # "are you OK?" countdown
+PULSERA_RECHECK_SECONDS = env.int("PULSERA_RECHECK_SECONDS", default=90)  # calming window after "I'm OK"
+PULSERA_RECOVERY_MINUTES = env.int("PULSERA_RECOVERY_MINUTES", default=5)  # no new evidence this long: judge
+PULSERA_CHANNEL_FALLBACK_MINUTES = env.float("PULSERA_CHANNEL_FALLBACK_MINUTES", default=3.0)
+PULSERA_NO_DATA_AFTER_MINUTES = env.int("PULSERA_NO_DATA_AFTER_MINUTES", default=60)  # 0: off
+# Length of an escalation "minute" in seconds (waits, ETAs, reminders, fallbacks). 60 in production;
+# shorter only for demos and end-to-end tests.
+PULSERA_ESCALATION_MINUTE_SECONDS = env.float("PULSERA_ESCALATION_MINUTE_SECONDS", default=60.0)
+# celery: escalation steps and sends run on workers; inline: in the calling process (tests, tools).
+PULSERA_ALERT_TASKS = env.str("PULSERA_ALERT_TASKS", default="celery")
+PULSERA_DELIVERY_MAX_ATTEMPTS = env.int("PULSERA_DELIVERY_MAX_ATTEMPTS", default=5)
+PULSERA_DELIVERY_RETRY_SECONDS = env.float("PULSERA_DELIVERY_RETRY_SECONDS", default=10.0)  # doubles each try
+PULSERA_PROVIDER_TIMEOUT_SECONDS = env.float("PULSERA_PROVIDER_TIMEOUT_SECONDS", default=10.0)
+# SMS through Twilio's Messages API (unset: SMS fails over to the person's next channel)
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+PULSERA_SMS_FROM = env.str("PULSERA_SMS_FROM", default="")
+PULSERA_SMS_API_BASE = env.str("PULSERA_SMS_API_BASE", default="https://api.twilio.com")
+# Push through FCM HTTP v1 (unset: push fails over to the person's next channel)
+PULSERA_FCM_PROJECT_ID = env.str("PULSERA_FCM_PROJECT_ID", default="")
+PULSERA_FCM_CREDENTIALS_FILE = env.str("PULSERA_FCM_CREDENTIALS_FILE", default="")
+PULSERA_FCM_API_BASE = env.str("PULSERA_FCM_API_BASE", default="https://fcm.googleapis.com")
 PULSERA_PUBLIC_URL = env.str("PULSERA_PUBLIC_URL", default="http://127.0.0.1:8000")
 
 # ---------------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ REDIS_URL = TEST_REDIS_URL
 CELERY_BROKER_URL = CELERY_RESULT_BACKEND = TEST_REDIS_URL
 
 PULSERA_DETECTION_ON_INGEST = False  # the tests that need detection turn it on (no broker in unit tests)
+PULSERA_ALERT_TASKS = "inline"  # escalation runs and sends happen in the test process (after commit)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -6,7 +6,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from alerts.services import alert_create
+from alerts.notify import alert_send
 from episodes.models import Episode, EpisodeEvent
 from episodes.services import episode_open
 from tests.factories import UserFactory, ZoneFactory
@@ -21,7 +21,7 @@ def staff_client(client, db):
 @pytest.fixture
 def populated(care_group, wearer, caregiver, clinician, device):
     episode, _ = episode_open(wearer=wearer, kind=Episode.Kind.FALL, source=Episode.Source.RULE)
-    alert_create(episode=episode, recipient=caregiver, level="urgent", channel="sms", created_by=None)
+    alert_send(episode=episode, recipient=caregiver, level="urgent", purpose="page", message="Please look")
     ZoneFactory(group=care_group)
     return episode
 

@@ -8,7 +8,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from accounts.services import clinician_role_ensure
-from alerts.services import alert_create
+from alerts.notify import alert_send
 from episodes.models import Episode, EpisodeEvent
 from episodes.services import episode_escalate, episode_open
 from tests.browser import browser, screenshot  # noqa: F401  (fixture)
@@ -42,7 +42,7 @@ def escalating_episode(wearer, caregiver):
         explanation="SpO2 86% for 4 minutes at rest",
     )
     episode_escalate(episode=episode, reason="No answer to the check-in within 60 s")
-    alert_create(episode=episode, recipient=caregiver, level="critical", channel="sms", created_by=None)
+    alert_send(episode=episode, recipient=caregiver, level="critical", purpose="page", message="Please look")
     return episode
 
 

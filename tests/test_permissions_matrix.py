@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from alerts.services import alert_create
+from alerts.notify import alert_send
 from episodes.models import Episode
 from episodes.services import episode_open
 from groups.models import Consent
@@ -45,7 +45,7 @@ def world(care_group, wearer, caregiver, clinician, outsider, admin_member, devi
         severity=Episode.Severity.HIGH,
         location={"type": "Point", "coordinates": [-3.70, 40.41]},
     )
-    alert = alert_create(episode=episode, recipient=caregiver, level="urgent", channel="push", created_by=None)
+    alert = alert_send(episode=episode, recipient=caregiver, level="urgent", purpose="page", message="Please look")
     return World(
         group=care_group,
         wearer=wearer,

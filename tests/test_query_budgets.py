@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from alerts.services import alert_create
+from alerts.notify import alert_send
 from episodes.models import Episode
 from episodes.services import episode_open
 from groups.models import Membership
@@ -35,7 +35,7 @@ def add_wearer(group, caregiver, kinds):
     ZoneFactory(group=group)
     for kind in kinds:
         episode, _ = episode_open(wearer=person, kind=kind, source=Episode.Source.RULE)
-        alert_create(episode=episode, recipient=caregiver, level="urgent", channel="push", created_by=caregiver)
+        alert_send(episode=episode, recipient=caregiver, level="urgent", purpose="page", message="Please look")
     return person
 
 
@@ -55,6 +55,6 @@ def test_list_queries_do_not_grow_with_rows(api, care_group, wearer, caregiver, 
     small = count_queries(client, target)
     for _ in range(3):
         add_wearer(care_group, caregiver, KINDS)
-    alert_create(episode=first, recipient=caregiver, level="urgent", channel="push", created_by=caregiver)
+    alert_send(episode=first, recipient=caregiver, level="urgent", purpose="page", message="Please look")
     large = count_queries(client, target)
     assert large == small, f"{target}: {small} queries with few rows, {large} with more"

@@ -93,6 +93,9 @@ class WatchIngestConsumer(AsyncWebsocketConsumer):
                 logger.debug("could not notify the previous socket of device %s", device.id)
         self._announce_presence()
         await self.send_message(protocol.hello(device_id=device.id, wearer_id=device.wearer_id, limits=self.limits))
+        # A check-in asked while the watch was away is still waiting for its answer.
+        for message in await _pending_checkins(device.wearer_id):
+            await self.send_message(message)
 
     async def disconnect(self, code: int) -> None:
         if self.device is None:
@@ -125,6 +128,9 @@ class WatchIngestConsumer(AsyncWebsocketConsumer):
             await self.send_message({"type": "pong", "id": frame_id})
         elif kind == "samples":
             await self._samples(frame_id, message)
+        elif kind in ("answer", "sos", "activity"):
+            reply = await _wearer_action(self.device.wearer_id, kind, message)
+            await self.send_message({"id": frame_id, **reply})
         else:
             await self.send_message(
                 protocol.error(frame_id, protocol.ErrorCode.UNKNOWN_TYPE, f"Unknown frame type {kind!r}.")
@@ -177,6 +183,22 @@ class WatchIngestConsumer(AsyncWebsocketConsumer):
 
     async def watch_replaced(self, event: dict[str, Any]) -> None:
         await self.close(code=protocol.CloseCode.REPLACED)
+
+
+@database_sync_to_async
+def _pending_checkins(wearer_id: int) -> list[dict[str, Any]]:
+    from alerts.escalation import checkin_message
+    from episodes.selectors import checkins_pending
+
+    return [checkin_message(episode) for episode in checkins_pending(wearer_id)]
+
+
+@database_sync_to_async
+def _wearer_action(wearer_id: int, kind: str, message: dict[str, Any]) -> dict[str, Any]:
+    """The wearer's own actions from the watch: answer a check-in, press SOS, declare a workout."""
+    from alerts.watch_actions import wearer_action
+
+    return wearer_action(wearer_id=wearer_id, kind=kind, message=message)
 
 
 class BareEchoConsumer(AsyncWebsocketConsumer):

@@ -403,3 +403,13 @@ def latest_vitals_merge_many(new_by_wearer: dict[int, list[SampleInput]]) -> dic
         update_fields=["values", "recorded_at", "updated_at"],
     )
     return {row.wearer_id: row.values for row in changed}
+
+
+def wearer_watch_send(*, wearer_id: int, message: dict[str, Any]) -> int:
+    """`watch_message_send` to every connected watch of a wearer. Returns how many sockets."""
+    channels = Device.objects.filter(wearer_id=wearer_id, revoked_at__isnull=True).exclude(channel_name="")
+    sent = 0
+    for channel in channels.values_list("channel_name", flat=True):
+        socket_send_on_commit(channel, {"type": "watch.message", "message": message})
+        sent += 1
+    return sent

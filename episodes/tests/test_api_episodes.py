@@ -83,5 +83,6 @@ def test_the_timeline_lists_events_oldest_first(api, wearer, caregiver):
     episode = open_one(wearer)
     api(caregiver).post(f"/api/v1/episodes/{episode.id}/acknowledge/", {"message": "calling her"}, format="json")
     rows = api(caregiver).get(f"/api/v1/episodes/{episode.id}/events/").json()["results"]
-    assert [(r["kind"], r["message"]) for r in rows] == [("opened", ""), ("acknowledged", "calling her")]
-    assert rows[1]["actor"]["id"] == caregiver.id
+    assert [r["kind"] for r in rows] == ["opened", "checkin_sent", "acknowledged"]
+    assert rows[-1]["message"] == "Acknowledged: calling her"
+    assert rows[-1]["actor"]["id"] == caregiver.id

@@ -27,7 +27,8 @@ def test_it_opens_an_episode_with_a_timeline_and_a_broadcast(wearer, care_group,
         episode, created = open_one(wearer, severity=Episode.Severity.HIGH, score=0.8, explanation="HR 130 at rest")
     assert created
     assert episode.state == Episode.State.OPEN
-    assert list(episode.events.values_list("kind", flat=True)) == [EpisodeEvent.Kind.OPENED]
+    # opened, and the wearer is asked "are you OK?" before anyone is paged
+    assert list(episode.events.values_list("kind", flat=True)) == ["opened", "checkin_sent"]
     broadcast.assert_called_once()
     group, payload = broadcast.call_args.args
     assert group == group_feed_name(care_group.id)
@@ -100,7 +101,9 @@ def test_it_records_who_did_what_in_the_timeline(wearer, caregiver):
     episode_escalate(episode=episode, reason="No answer to the check-in")
     episode_acknowledge(episode=episode, by=caregiver, message="On my way")
     episode_resolve(episode=episode, by=caregiver, resolution=Episode.Resolution.HANDLED_BY_CAREGIVER, note="Fine now")
-    timeline = list(episode.events.values_list("kind", "from_state", "to_state", "actor_id", "message"))
+    timeline = list(
+        episode.events.exclude(kind="checkin_sent").values_list("kind", "from_state", "to_state", "actor_id", "message")
+    )
     assert timeline == [
         ("opened", "", "open", None, ""),
         ("escalated", "open", "escalating", None, "No answer to the check-in"),

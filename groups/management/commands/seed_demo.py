@@ -20,10 +20,11 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import clinician_role_ensure
+from alerts.escalation import episode_close, episode_take
 from alerts.models import Alert, EscalationPolicy, EscalationStep
-from alerts.services import alert_acknowledge, alert_create
+from alerts.notify import alert_send
 from episodes.models import Episode
-from episodes.services import episode_escalate, episode_open, episode_resolve
+from episodes.services import episode_escalate, episode_open
 from groups.models import CareGroup, Membership
 from groups.services import group_create, member_add
 from vitals.models import Device, VitalSample
@@ -132,11 +133,11 @@ class Command(BaseCommand):
         if not created:
             return
         steps = [
-            {"action": EscalationStep.Action.NOTIFY_NEXT_CAREGIVER, "channel": Alert.Channel.PUSH},
+            {"action": EscalationStep.Action.NOTIFY_NEXT_CAREGIVER, "channel": Alert.Channel.EMAIL},
             {"action": EscalationStep.Action.WAIT, "wait_minutes": 5},
-            {"action": EscalationStep.Action.NOTIFY_NEXT_CAREGIVER, "channel": Alert.Channel.SMS},
+            {"action": EscalationStep.Action.NOTIFY_NEXT_CAREGIVER, "channel": Alert.Channel.EMAIL},
             {"action": EscalationStep.Action.WAIT, "wait_minutes": 5},
-            {"action": EscalationStep.Action.NOTIFY_ALL_CAREGIVERS, "channel": Alert.Channel.SMS},
+            {"action": EscalationStep.Action.NOTIFY_ALL_CAREGIVERS, "channel": Alert.Channel.EMAIL},
             {"action": EscalationStep.Action.REPEAT, "repeat_times": 2},
         ]
         for position, step in enumerate(steps, start=1):
@@ -194,11 +195,12 @@ class Command(BaseCommand):
             explanation="Heart rate 128 at rest at 03:10; her usual is 66 ± 5 at this hour. Not exercising.",
         )
         episode_escalate(episode=episode, reason="No answer to the check-in within 60 s.")
-        alert = alert_create(
-            episode=episode, recipient=elena, level=Alert.Level.URGENT, channel=Alert.Channel.PUSH, created_by=None
-        )
-        alert_acknowledge(alert=alert, by=elena)
-        episode_resolve(
+        alert_send(
+            episode=episode, purpose=Alert.Purpose.PAGE, level=Alert.Level.URGENT, recipient=elena,
+            message="High heart rate for Rosa: she did not answer 'are you OK?'.",
+        )  # fmt: skip
+        episode_take(episode=episode, by=elena, response=Alert.Response.CALLED_THEM)
+        episode_close(
             episode=episode,
             by=elena,
             resolution=Episode.Resolution.RECOVERED,
@@ -213,10 +215,7 @@ class Command(BaseCommand):
             severity=Episode.Severity.CRITICAL,
             actor=rosa,
         )
-        alert_create(
-            episode=episode, recipient=marco, level=Alert.Level.CRITICAL, channel=Alert.Channel.SMS, created_by=None
-        )
-        episode_resolve(
+        episode_close(
             episode=episode,
             by=marco,
             resolution=Episode.Resolution.FALSE_ALARM,
