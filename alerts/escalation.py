@@ -301,7 +301,8 @@ def _phase(escalation: Escalation, episode: Episode, now: datetime) -> str:
         return "all_clear"
     if episode.state == sm.ACKNOWLEDGED:
         return _acknowledged(escalation, episode, now)
-    if escalation.phase == Escalation.Phase.CHECKIN and not episode.is_red_flag():
+    asked_for_help = episode.wearer_answer == Episode.Answer.HELP
+    if escalation.phase == Escalation.Phase.CHECKIN and not episode.is_red_flag() and not asked_for_help:
         if episode.checkin_deadline and now < episode.checkin_deadline:
             escalation.next_step_at = episode.checkin_deadline
             escalation.save(update_fields=["next_step_at", "updated_at"])
@@ -313,6 +314,8 @@ def _phase(escalation: Escalation, episode: Episode, now: datetime) -> str:
         return _recheck(escalation, episode, now)
     if escalation.phase != Escalation.Phase.CHAIN or episode.state == sm.OPEN:
         reason = "Red flag: paging at once." if episode.is_red_flag() else "Escalating."
+        if asked_for_help:
+            reason = "The wearer asked for help."
         _to_chain(escalation, episode, reason, now)
     _run_chain(escalation, episode, now)
     return "chain"
