@@ -151,7 +151,7 @@ def checkin_message(episode: Episode) -> dict[str, Any]:
     return {
         "type": "checkin",
         "episode_id": episode.id,
-        "kind": episode.kind,
+        "episode_kind": episode.kind,
         "question": "Are you OK?",
         "explanation": episode.explanation,
         "answers": list(Episode.Answer.values),

@@ -317,6 +317,7 @@ def test_an_unacknowledged_channel_hands_over_after_the_fallback_time(run, clock
     assert tick(run, clock, seconds=121)["fallbacks"] == 1
     assert [m.to for m in mail.outbox] == [["elena@home.example"], ["elena@work.example"]]
     assert tick(run, clock, seconds=121)["fallbacks"] == 0  # no channel left
+    assert "No acknowledgement: trying" in episode.events.filter(kind="step").last().message
 
 
 def test_a_transient_failure_is_retried_with_backoff_under_the_same_key(run, clock, wearer, caregiver, chain):
