@@ -553,15 +553,20 @@ DETECTOR_SOURCES = (Episode.Source.MODEL, Episode.Source.RULE, Episode.Source.BA
 
 
 def episodes_check_recovery(*, now: datetime | None = None) -> int:
-    """Detector episodes nobody has acknowledged, without new evidence for PULSERA_RECOVERY_MINUTES:
-    if the vitals since are back near the wearer's baseline, resolve them as recovered (all-clear)."""
+    """Detector episodes without new evidence for PULSERA_RECOVERY_MINUTES: if the vitals since are
+    back near the wearer's baseline, resolve them as recovered and send the all-clear. This includes
+    acknowledged ones (the responder hears it is over); episodes the wearer asked help for and those
+    in their "I'm OK" calming window are left to people and to the re-check."""
     now = now or timezone.now()
     quiet_since = now - timedelta(minutes=settings.PULSERA_RECOVERY_MINUTES)
     candidates = (
         Episode.objects.filter(
-            state__in=[sm.OPEN, sm.ESCALATING], source__in=DETECTOR_SOURCES, last_evidence_at__lt=quiet_since
+            state__in=sm.ACTIVE_STATES, source__in=DETECTOR_SOURCES, last_evidence_at__lt=quiet_since
         )
-        .exclude(Q(wearer_answer=Episode.Answer.HELP) | Q(wearer_answer=Episode.Answer.SOS))
+        .exclude(
+            Q(wearer_answer__in=[Episode.Answer.HELP, Episode.Answer.SOS])
+            | Q(escalation__phase=Escalation.Phase.RECHECK)
+        )
         .select_related("wearer")
     )
     resolved = 0
@@ -569,8 +574,9 @@ def episodes_check_recovery(*, now: datetime | None = None) -> int:
         recovered, reason = vitals_verdict(episode, quiet_since, now)
         if recovered:
             with transaction.atomic():
+                note = "Recovered" + (" before anyone acknowledged" if episode.state != sm.ACKNOWLEDGED else "")
                 resolved += episode_close(episode=episode, by=None, resolution=Episode.Resolution.RECOVERED,
-                                          note=f"Recovered before anyone acknowledged: {reason}")  # fmt: skip
+                                          note=f"{note}: {reason}")  # fmt: skip
     return resolved
 
 

@@ -200,6 +200,8 @@ CELERY_BEAT_SCHEDULE = {
     "alerts-escalations-tick": {
         "task": "alerts.tasks.escalations_tick",
         "schedule": env.float("PULSERA_ESCALATION_TICK_SECONDS", default=5.0),
+        # a tick queued while workers were down is worthless once the next one is due
+        "options": {"expires": max(2.0, env.float("PULSERA_ESCALATION_TICK_SECONDS", default=5.0) * 2)},
     },
     "alerts-wearers-check-silent": {
         "task": "alerts.tasks.wearers_check_silent",
@@ -295,6 +297,9 @@ if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
 # EMAIL
 # ---------------------------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+if env.str("EMAIL_URL", default="").startswith("filemail:///"):
+    # django-environ drops the leading "/" of filemail:///an/absolute/path: keep it absolute.
+    EMAIL_CONFIG["EMAIL_FILE_PATH"] = "/" + EMAIL_CONFIG["EMAIL_FILE_PATH"].lstrip("/")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Pulsera <alerts@pulsera.localhost>")
 
@@ -335,7 +340,7 @@ PULSERA_INVITATION_TTL_HOURS = env.int("PULSERA_INVITATION_TTL_HOURS", default=7
 # Episodes and escalation; docs/escalation.md explains each of these.
 PULSERA_CHECKIN_SECONDS = env.int("PULSERA_CHECKIN_SECONDS", default=60)  # "are you OK?" countdown
 PULSERA_RECHECK_SECONDS = env.int("PULSERA_RECHECK_SECONDS", default=90)  # calming window after "I'm OK"
-PULSERA_RECOVERY_MINUTES = env.int("PULSERA_RECOVERY_MINUTES", default=5)  # no new evidence this long: judge
+PULSERA_RECOVERY_MINUTES = env.float("PULSERA_RECOVERY_MINUTES", default=5.0)  # no new evidence this long: judge
 PULSERA_CHANNEL_FALLBACK_MINUTES = env.float("PULSERA_CHANNEL_FALLBACK_MINUTES", default=3.0)
 PULSERA_NO_DATA_AFTER_MINUTES = env.int("PULSERA_NO_DATA_AFTER_MINUTES", default=60)  # 0: off
 # Length of an escalation "minute" in seconds (waits, ETAs, reminders, fallbacks). 60 in production;

@@ -368,3 +368,15 @@ def test_nobody_is_paged_twice_for_one_step_when_two_ticks_race(run, clock, wear
     for escalation_id, token in first + second_claim:
         run(esc.escalation_run, escalation_id=escalation_id, token=token)
     assert pages(episode) == [caregiver.email]
+
+
+def test_recovery_while_acknowledged_also_resolves_and_clears(run, clock, wearer, device, caregiver, chain):
+    episode = open_tachy(run, wearer)
+    tick(run, clock, seconds=61)
+    run(esc.episode_take, episode=episode, by=caregiver, response="on_my_way", eta_minutes=60)
+    clock.shift(timedelta(minutes=6))
+    vitals(wearer, device, heart_rate=70, minutes=4)
+    assert tick(run, clock)["recovered"] == 1
+    episode.refresh_from_db()
+    assert (episode.state, episode.resolution) == ("resolved", "recovered")
+    assert Alert.objects.filter(episode=episode, purpose="all_clear", recipient=caregiver).count() == 1
