@@ -174,6 +174,7 @@ async def escalation_story(stack: LiveStack, people: dict, *, crash_worker: bool
         assert help_coming["by"] == "Marco Garcia"
         await asyncio.sleep(10)  # longer than the next wait: the chain has stopped
         assert await pages(episode_id) == [first.email, second.email]
+
         # The wearer recovers: oxygen back to normal, measured every second from now on.
         async def recovering() -> None:
             for i in range(120):
@@ -204,7 +205,9 @@ async def escalation_story(stack: LiveStack, people: dict, *, crash_worker: bool
     for expected in ("opened", "checkin_sent", "escalated", "alert_created", "delivery", "acknowledged", "resolved",
                      "all_clear"):  # fmt: skip
         assert expected in kinds, timeline
-    assert kinds.index("checkin_sent") < kinds.index("escalated") < kinds.index("acknowledged") < kinds.index("resolved")
+    assert (
+        kinds.index("checkin_sent") < kinds.index("escalated") < kinds.index("acknowledged") < kinds.index("resolved")
+    )
     assert kinds.count("alert_created") == 2 and kinds.count("all_clear") == 2
     receipts = [m for k, m in timeline if k == "delivery"]
     assert len(receipts) == 4 and all(": sent" in m for m in receipts), receipts
