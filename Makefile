@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/pulsera
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q
 
-.PHONY: run test test-sqlite test-postgres lint browser format clean bench-ingest bench-inference pulsenet-train pulsenet-evaluate
+.PHONY: run test test-sqlite test-postgres lint browser format clean bench-ingest bench-alerts bench-inference pulsenet-train pulsenet-evaluate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ test-postgres: $(VENV)/.installed-dev
 # The ingest benchmark (docs/benchmarks.md); needs PostgreSQL and Redis on 127.0.0.1.
 bench-ingest: $(VENV)/.installed-dev
 	$(BIN)/python scripts/bench_ingest.py
+
+# Red-flag latency under ingest load: anomalous sample -> first caregiver notification (docs/benchmarks.md).
+bench-alerts: $(VENV)/.installed-dev
+	$(BIN)/python scripts/bench_alert_latency.py
 
 # PulseNet: retrain the committed checkpoint (seeded, ~1 min) and rewrite docs/pulsenet.md.
 pulsenet-train: $(VENV)/.installed

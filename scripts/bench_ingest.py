@@ -285,7 +285,7 @@ def main() -> None:
         logs / "daphne.log", web_env,
     )  # fmt: skip
     worker = start(
-        [sys.executable, "-m", "celery", "-A", "pulsera", "worker", "-Q", "celery,detection", "--concurrency", "1", "-l", "warning"],
+        [sys.executable, "-m", "celery", "-A", "pulsera", "worker", "-Q", "urgent,celery,detection", "--concurrency", "1", "-l", "warning"],
         logs / "worker.log",
     )  # fmt: skip
     wait_port(port)

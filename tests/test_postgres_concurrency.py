@@ -73,3 +73,38 @@ def test_racing_resends_store_each_sample_once(on_postgres, device):
     assert all(not isinstance(r, Exception) for r in results), results
     assert VitalSample.objects.filter(device=device).count() == 50
     assert all(sorted(r.accepted + r.duplicates) == list(range(50)) for r in results)
+
+
+def test_acknowledge_and_resolve_racing_end_in_one_consistent_state(on_postgres, wearer, caregiver, clinician):
+    from alerts.escalation import episode_close, episode_take
+    from alerts.models import Alert
+
+    episode, _ = episode_open(wearer=wearer, kind=Episode.Kind.SOS, source=Episode.Source.SOS, severity="critical")
+    moves = [
+        lambda: episode_take(episode=Episode.objects.get(id=episode.id), by=caregiver, response="on_my_way"),
+        lambda: episode_close(episode=Episode.objects.get(id=episode.id), by=clinician, resolution="false_alarm"),
+        lambda: episode_take(episode=Episode.objects.get(id=episode.id), by=clinician, response="called_them"),
+        lambda: episode_close(episode=Episode.objects.get(id=episode.id), by=caregiver, resolution="recovered"),
+    ]
+    results = race(lambda i: moves[i]())
+    assert all(isinstance(r, bool) or type(r).__name__ == "IllegalTransition" for r in results), results
+    episode.refresh_from_db()
+    assert episode.state == "resolved"
+    assert [results[1], results[3]].count(True) == 1  # one resolution wins
+    assert episode.events.filter(kind=EpisodeEvent.Kind.RESOLVED).count() == 1
+    assert episode.events.filter(kind=EpisodeEvent.Kind.ACKNOWLEDGED).count() <= 1
+    assert episode.escalation.all_clear_sent_at is not None
+    assert Alert.objects.filter(episode=episode, purpose="all_clear").count() == 1  # the one paged caregiver
+
+
+def test_racing_ticks_run_each_due_step_once(on_postgres, wearer, caregiver):
+    from alerts.escalation import escalations_tick
+    from alerts.models import Alert, Escalation
+
+    episode, _ = episode_open(wearer=wearer, kind=Episode.Kind.TACHYCARDIA, source=Episode.Source.RULE)
+    Escalation.objects.filter(episode=episode).update(next_step_at=timezone.now() - timedelta(seconds=1))
+    Episode.objects.filter(id=episode.id).update(checkin_deadline=timezone.now() - timedelta(seconds=1))
+    results = race(lambda i: escalations_tick())
+    assert all(isinstance(r, dict) for r in results), results
+    assert sum(r["escalations"] for r in results) == 1
+    assert list(Alert.objects.filter(episode=episode).values_list("recipient", flat=True)) == [caregiver.id]

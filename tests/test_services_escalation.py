@@ -66,7 +66,7 @@ def stack(on_postgres, real_redis_url, tmp_path):
     }
     live = LiveStack(tmp_path, **settings).start()
     live.mail_dir = mail_dir
-    live.worker = celery_worker(live.env, tmp_path / "worker.log", "celery", "detection")
+    live.worker = celery_worker(live.env, tmp_path / "worker.log", "urgent", "celery", "detection")
     live.beat = celery_beat(live.env, tmp_path / "beat.log", tmp_path)
     live.worker.start()
     live.beat.start()

@@ -70,3 +70,13 @@ def test_the_docs_are_served_without_a_cdn(client, url):
     response = client.get(url)
     assert response.status_code == 200
     assert b"cdn.jsdelivr" not in response.content
+
+
+def test_every_setting_read_from_the_environment_is_documented_in_env_example():
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z0-9_]+)"', (root / "pulsera" / "settings.py").read_text()))
+    read |= set(re.findall(r'_is_set\("([A-Z0-9_]+)"\)', (root / "pulsera" / "settings.py").read_text()))
+    documented = set(re.findall(r"^#?\s*([A-Z0-9_]+)=", (root / ".env.example").read_text(), flags=re.M))
+    assert read - documented == set()

@@ -222,7 +222,8 @@ def samples_store(frames: list[tuple[Device, ParsedBatch]]) -> StoreOutcome:
         _devices_touch(frames, now=now, newest_by_device=newest_by_device)
         if new_by_wearer:
             wearer_ids = sorted(new_by_wearer)
-            transaction.on_commit(lambda: samples_stored_notify(wearer_ids))
+            urgent = [w for w in wearer_ids if any(_red_flag_range(sample) for sample in new_by_wearer[w])]
+            transaction.on_commit(lambda: samples_stored_notify(wearer_ids, urgent=urgent))
     return StoreOutcome(results=results, latest=latest, wearer_ids=sorted(new_by_wearer))
 
 
@@ -356,18 +357,37 @@ def _devices_touch_pg(devices: list[Device], *, now: datetime) -> list[int]:
         return [device_id for device_id, revived in cursor.fetchall() if revived]
 
 
-def samples_stored_notify(wearer_ids: list[int]) -> None:
+# Readings in the range of a critical (red-flag) rule: SpO2 under 85%, heart rate under 35. Their
+# wearers are judged on the `urgent` queue, which workers serve before everything else, so a red flag
+# never waits behind the routine detection backlog.
+RED_FLAG_SPO2_BELOW = 85.0
+RED_FLAG_HEART_RATE_BELOW = 35.0
+
+
+def _red_flag_range(sample: SampleInput) -> bool:
+    return (sample.spo2 is not None and sample.spo2 < RED_FLAG_SPO2_BELOW) or (
+        sample.heart_rate is not None and sample.heart_rate < RED_FLAG_HEART_RATE_BELOW
+    )
+
+
+def samples_stored_notify(wearer_ids: list[int], *, urgent: list[int] | None = None) -> None:
     """After commit: tell detection which wearers have new samples (one task per store, never per
-    sample). A broker outage must not fail ingest: the samples are stored; detection catches up on
-    the next store for that wearer."""
+    sample; wearers with red-flag-range readings in a task of their own on the `urgent` queue). A
+    broker outage must not fail ingest: the samples are stored; detection catches up on the next store
+    for that wearer."""
     from inference.tasks import wearers_detect as wearers_detect_task
 
     if not settings.PULSERA_DETECTION_ON_INGEST:
         return
-    try:
-        wearers_detect_task.apply_async(args=[wearer_ids], queue="detection")
-    except Exception:
-        logger.exception("could not enqueue detection for %d wearers", len(wearer_ids))
+    urgent = urgent or []
+    routine = [w for w in wearer_ids if w not in set(urgent)]
+    for queue, ids in (("urgent", urgent), ("detection", routine)):
+        if not ids:
+            continue
+        try:
+            wearers_detect_task.apply_async(args=[ids], queue=queue)
+        except Exception:
+            logger.exception("could not enqueue detection for %d wearers", len(ids))
 
 
 def latest_vitals_merge_many(new_by_wearer: dict[int, list[SampleInput]]) -> dict[int, dict[str, Any]]:
