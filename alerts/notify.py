@@ -179,7 +179,11 @@ def alert_fallback(*, alert: Alert, reason: str) -> bool:
     """Try the person's next external channel. Returns False when there is none left, or when the
     alert no longer needs it (acknowledged, cancelled, episode resolved)."""
     with transaction.atomic():
-        alert = Alert.objects.select_for_update().select_related("episode", "recipient", "contact").get(id=alert.id)
+        alert = (
+            Alert.objects.select_for_update(of=("self",))
+            .select_related("episode", "recipient", "contact")
+            .get(id=alert.id)
+        )
         if alert.state in (Alert.State.ACKNOWLEDGED, Alert.State.CANCELLED) or not alert.episode.is_active():
             Alert.objects.filter(id=alert.id).update(fallback_at=None)
             return False
