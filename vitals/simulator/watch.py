@@ -40,6 +40,8 @@ class WatchStats:
     ack_log: list[tuple[float, float, int]] = field(default_factory=list)  # (monotonic time, latency ms, samples)
     acked_sequences: set[int] = field(default_factory=set)
     generated_sequences: set[int] = field(default_factory=set)
+    checkins: int = 0
+    answered_ok: int = 0
 
 
 @dataclass
@@ -188,6 +190,20 @@ class SimulatedWatch:
             await ws.send(json.dumps({"type": "samples", "id": frame_id, "samples": chunk}))
             self.stats.frames_sent += 1
 
+    answer_delay_s = 3.0  # a person reads the prompt before tapping
+
+    async def _answer(self, ws: ClientConnection, checkin: dict) -> None:
+        """Like a person: fine -> "I'm OK" after a few seconds; unwell (an injected anomaly is
+        active) -> no answer, so caregivers get paged."""
+        await asyncio.sleep(self.answer_delay_s)
+        if any(a.active(self.now()) for a in self.physiology.anomalies):
+            return
+        try:
+            await ws.send(json.dumps({"type": "answer", "episode_id": checkin["episode_id"], "answer": "ok"}))
+            self.stats.answered_ok += 1
+        except Exception:  # the socket closed meanwhile; the check-in comes again on reconnect
+            logger.debug("%s: could not answer the check-in", self.name)
+
     async def _receive(self, ws: ClientConnection) -> None:
         async for raw in ws:
             message = json.loads(raw)
@@ -211,5 +227,9 @@ class SimulatedWatch:
                 self.resend_after = time.monotonic() + message["retry_after_ms"] / 1000
             elif kind == "error":
                 logger.warning("%s: %s: %s", self.name, message.get("code"), message.get("message"))
-            elif kind in ("checkin", "instruction"):
+            elif kind == "checkin":
+                self.stats.checkins += 1
+                logger.info("%s: asked %r (%s)", self.name, message.get("question"), message.get("episode_kind"))
+                self._answering = asyncio.create_task(self._answer(ws, message))
+            elif kind in ("instruction", "help_coming", "episode_resolved"):
                 logger.info("%s: server says %s", self.name, message)
