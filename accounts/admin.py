@@ -47,7 +47,7 @@ class UserAdmin(BaseUserAdmin):
     inlines = [MembershipInline]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Profile", {"fields": ("display_name", "phone", "time_zone")}),
+        ("Profile", {"fields": ("display_name", "phone", "time_zone", ("quiet_hours_start", "quiet_hours_end"))}),
         ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )

@@ -21,6 +21,12 @@ class UserOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class MeOutput(UserOutput):
+    class Meta(UserOutput.Meta):
+        fields = [*UserOutput.Meta.fields, "quiet_hours_start", "quiet_hours_end"]
+        read_only_fields = fields
+
+
 class TokenInput(serializers.Serializer):
     email = serializers.EmailField()
     password = serializers.CharField(max_length=256, trim_whitespace=False)
@@ -76,18 +82,29 @@ class MeInput(serializers.Serializer):
         error_messages={"invalid": "Use E.164, e.g. +34600111222."},
     )
     time_zone = serializers.CharField(max_length=64, required=False)
+    quiet_hours_start = serializers.TimeField(
+        required=False, allow_null=True, help_text="Local time; non-urgent pages wait until quiet_hours_end."
+    )
+    quiet_hours_end = serializers.TimeField(required=False, allow_null=True)
+
+    def validate(self, attrs: dict) -> dict:
+        if ("quiet_hours_start" in attrs) != ("quiet_hours_end" in attrs):
+            raise serializers.ValidationError(
+                {"quiet_hours_end": "Set quiet_hours_start and quiet_hours_end together."}
+            )
+        return attrs
 
 
 class MeApi(APIView):
     """The person behind the token."""
 
-    @extend_schema(responses=UserOutput)
+    @extend_schema(responses=MeOutput)
     def get(self, request: Request) -> Response:
-        return Response(UserOutput(request.user).data)
+        return Response(MeOutput(request.user).data)
 
-    @extend_schema(request=MeInput, responses=UserOutput)
+    @extend_schema(request=MeInput, responses=MeOutput)
     def patch(self, request: Request) -> Response:
         data = MeInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         user = user_update(user=request.user, data=data.validated_data)
-        return Response(UserOutput(user).data)
+        return Response(MeOutput(user).data)

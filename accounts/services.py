@@ -13,7 +13,7 @@ from .models import User
 
 def user_update(*, user: User, data: dict[str, Any]) -> User:
     """Update the profile fields a person may change about themselves."""
-    allowed = {"display_name", "phone", "time_zone"}
+    allowed = {"display_name", "phone", "time_zone", "quiet_hours_start", "quiet_hours_end"}
     changed = [name for name in data if name in allowed]
     for name in changed:
         setattr(user, name, data[name])

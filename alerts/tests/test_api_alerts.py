@@ -136,3 +136,14 @@ def test_the_sms_status_callback_checks_twilios_signature(api, paged, settings):
     assert r.status_code == 204
     delivery.refresh_from_db()
     assert delivery.state == "delivered" and delivery.delivered_at is not None
+
+
+def test_a_caregiver_sets_quiet_hours_on_me(api, caregiver):
+    r = api(caregiver).patch("/api/v1/me/", {"quiet_hours_start": "22:00", "quiet_hours_end": "07:00"}, format="json")
+    assert r.status_code == 200 and r.json()["quiet_hours_start"] == "22:00:00"
+    caregiver.refresh_from_db()
+    assert str(caregiver.quiet_hours_end) == "07:00:00"
+    half = api(caregiver).patch("/api/v1/me/", {"quiet_hours_start": "23:00"}, format="json")
+    assert half.status_code == 400
+    assert api(caregiver).patch("/api/v1/me/", {"quiet_hours_start": "25:00", "quiet_hours_end": "07:00"},
+                                format="json").status_code == 400  # fmt: skip
