@@ -380,3 +380,11 @@ def test_recovery_while_acknowledged_also_resolves_and_clears(run, clock, wearer
     episode.refresh_from_db()
     assert (episode.state, episode.resolution) == ("resolved", "recovered")
     assert Alert.objects.filter(episode=episode, purpose="all_clear", recipient=caregiver).count() == 1
+
+
+def test_escalating_by_hand_runs_the_chain_now_not_after_the_countdown(run, wearer, caregiver, chain):
+    from episodes.admin import _escalate_now
+
+    episode = open_tachy(run, wearer)
+    run(_escalate_now, episode, caregiver)
+    assert pages(episode) == [caregiver.email]
