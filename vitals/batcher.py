@@ -7,6 +7,10 @@ transaction on its own database thread. Futures resolve only after commit, so an
 "durably stored". Flushes are serial per process, which keeps the database load bounded; when the
 backlog passes PULSERA_INGEST_HIGH_WATER, sockets answer `throttle` instead of queueing more.
 
+A frame with readings in a critical rule's range (a possible red flag) does not wait for the next
+flush: it is stored at once in a small transaction of its own, on a second database thread, so
+detection can judge it while the routine batch is still being written.
+
 The caregiver feed gets each wearer's latest vitals at most once per PULSERA_FEED_VITALS_INTERVAL_MS,
 always the freshest values, from a ticker that runs beside the flush loop.
 """
@@ -72,6 +76,7 @@ class IngestBatcher:
         self._wakeup = asyncio.Event()
         self._full = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-db")
+        self._urgent_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-db-urgent")
         self._tasks: list[asyncio.Task[None]] = []
         self._samples_per_second = 5000.0  # refined by measurement after each flush
         self._latest: dict[int, tuple[dict[str, Any], list[int]]] = {}  # wearer -> (values, group ids)
@@ -90,10 +95,16 @@ class IngestBatcher:
         """How long a throttled watch should wait: the time to drain the current backlog."""
         return int(min(10_000, max(250, 1000 * self.backlog() / max(self._samples_per_second, 1.0))))
 
-    async def submit(self, device: Device, batch: ParsedBatch, group_ids: list[int]) -> IngestResult:
-        """Queue a validated frame and wait until it is committed. Raises StorageUnavailable."""
+    async def submit(
+        self, device: Device, batch: ParsedBatch, group_ids: list[int], *, urgent: bool = False
+    ) -> IngestResult:
+        """Queue a validated frame and wait until it is committed (`urgent`: store it now, in its
+        own transaction). Raises StorageUnavailable."""
         self._start()
         job = _Job(device, batch, group_ids, asyncio.get_running_loop().create_future())
+        if urgent:
+            await self._flush([job], executor=self._urgent_executor)
+            return await job.future
         self._pending.append(job)
         self._pending_samples += len(batch.samples)
         self._wakeup.set()
@@ -127,11 +138,13 @@ class IngestBatcher:
             finally:
                 self._inflight_samples = 0
 
-    async def _flush(self, jobs: list[_Job]) -> None:
+    async def _flush(self, jobs: list[_Job], *, executor: ThreadPoolExecutor | None = None) -> None:
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
         try:
-            outcome = await loop.run_in_executor(self._executor, _store, [(j.device, j.batch) for j in jobs])
+            outcome = await loop.run_in_executor(
+                executor or self._executor, _store, [(j.device, j.batch) for j in jobs]
+            )
         except Exception as exc:
             logger.exception("ingest flush of %d frames failed", len(jobs))
             for job in jobs:
@@ -174,8 +187,9 @@ class IngestBatcher:
         for task in self._tasks:
             task.cancel()
         self._tasks = []
-        await asyncio.get_running_loop().run_in_executor(self._executor, _close_connection)
-        self._executor.shutdown(wait=True)
+        for executor in (self._executor, self._urgent_executor):
+            await asyncio.get_running_loop().run_in_executor(executor, _close_connection)
+            executor.shutdown(wait=True)
 
 
 _batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, IngestBatcher] = weakref.WeakKeyDictionary()

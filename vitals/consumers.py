@@ -25,7 +25,14 @@ from accounts.ws_auth import header
 from . import protocol
 from .batcher import StorageUnavailable, get_batcher
 from .models import Device
-from .services import IngestResult, batch_from_payload, device_session_close, device_session_open, presence_payload
+from .services import (
+    IngestResult,
+    batch_from_payload,
+    device_session_close,
+    device_session_open,
+    presence_payload,
+    red_flag_range,
+)
 from .validation import BatchError, ParsedBatch
 
 logger = logging.getLogger(__name__)
@@ -146,7 +153,8 @@ class WatchIngestConsumer(AsyncWebsocketConsumer):
             await self.send_message(protocol.ack(frame_id, IngestResult(rejected=batch.rejected).to_dict()))
             return
         batcher = get_batcher()
-        if batcher.overloaded() or len(self.inflight) >= settings.PULSERA_WS_MAX_INFLIGHT_FRAMES:
+        urgent = any(red_flag_range(sample) for sample in batch.samples)  # never throttled, stored at once
+        if not urgent and (batcher.overloaded() or len(self.inflight) >= settings.PULSERA_WS_MAX_INFLIGHT_FRAMES):
             await self.send_message(
                 protocol.throttle(frame_id, retry_after_ms=batcher.retry_after_ms(), reason="server_busy")
             )
@@ -156,14 +164,14 @@ class WatchIngestConsumer(AsyncWebsocketConsumer):
             retry = 60_000 if math.isinf(wait) else math.ceil(wait * 1000)
             await self.send_message(protocol.throttle(frame_id, retry_after_ms=retry, reason="rate_limited"))
             return
-        task = asyncio.create_task(self._store(frame_id, batch))
+        task = asyncio.create_task(self._store(frame_id, batch, urgent=urgent))
         self.inflight.add(task)
         task.add_done_callback(self.inflight.discard)
 
-    async def _store(self, frame_id: str | int | None, batch: ParsedBatch) -> None:
+    async def _store(self, frame_id: str | int | None, batch: ParsedBatch, *, urgent: bool = False) -> None:
         assert self.device is not None
         try:
-            result = await get_batcher().submit(self.device, batch, self.group_ids)
+            result = await get_batcher().submit(self.device, batch, self.group_ids, urgent=urgent)
         except StorageUnavailable:
             await self.send_message(
                 protocol.error(

@@ -222,7 +222,7 @@ def samples_store(frames: list[tuple[Device, ParsedBatch]]) -> StoreOutcome:
         _devices_touch(frames, now=now, newest_by_device=newest_by_device)
         if new_by_wearer:
             wearer_ids = sorted(new_by_wearer)
-            urgent = [w for w in wearer_ids if any(_red_flag_range(sample) for sample in new_by_wearer[w])]
+            urgent = [w for w in wearer_ids if any(red_flag_range(sample) for sample in new_by_wearer[w])]
             transaction.on_commit(lambda: samples_stored_notify(wearer_ids, urgent=urgent))
     return StoreOutcome(results=results, latest=latest, wearer_ids=sorted(new_by_wearer))
 
@@ -364,7 +364,7 @@ RED_FLAG_SPO2_BELOW = 85.0
 RED_FLAG_HEART_RATE_BELOW = 35.0
 
 
-def _red_flag_range(sample: SampleInput) -> bool:
+def red_flag_range(sample: SampleInput) -> bool:
     return (sample.spo2 is not None and sample.spo2 < RED_FLAG_SPO2_BELOW) or (
         sample.heart_rate is not None and sample.heart_rate < RED_FLAG_HEART_RATE_BELOW
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from unittest import mock
 
+import pytest
 from django.utils import timezone
 
 from tests.factories import DeviceFactory
@@ -28,3 +29,34 @@ def test_red_flag_readings_are_judged_on_the_urgent_queue(db, settings, django_c
             store(normal, spo2=97.0, heart_rate=70.0)
     calls = [(c.kwargs["queue"], c.kwargs["args"]) for c in enqueue.call_args_list]
     assert calls == [("urgent", [[low.wearer_id]]), ("detection", [[normal.wearer_id]])]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_red_flag_frame_is_stored_at_once_without_waiting_for_the_batch(settings):
+    import asyncio
+
+    from channels.db import database_sync_to_async
+
+    from vitals.batcher import IngestBatcher
+    from vitals.models import VitalSample
+
+    settings.PULSERA_INGEST_FLUSH_MS = 60_000  # the routine batch would wait a minute
+    device = await database_sync_to_async(DeviceFactory)()
+    now = timezone.now()
+    batcher = IngestBatcher()
+    try:
+        routine = asyncio.create_task(batcher.submit(device, batch(1, now, spo2=97.0), []))
+        urgent = await asyncio.wait_for(batcher.submit(device, batch(2, now, spo2=80.0), [], urgent=True), 10)
+        assert urgent.accepted == [2]
+        assert await database_sync_to_async(lambda: list(VitalSample.objects.values_list("sequence", flat=True)))() == [
+            2
+        ]
+        assert not routine.done()
+        routine.cancel()
+    finally:
+        await batcher.close()
+
+
+def batch(sequence, now, **vitals):
+    sample = SampleInput(sequence=sequence, recorded_at=now - timedelta(seconds=5), **vitals)
+    return ParsedBatch(samples=[sample], rejected=[], battery_pct=None)
