@@ -122,6 +122,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=20, help="seconds of load before the first probe")
     parser.add_argument("--drain", type=float, default=15, help="seconds to wait for the last notifications")
     parser.add_argument("--ramp", type=float, default=100, help="new background connections per second")
+    parser.add_argument(
+        "--urgent-worker", action="store_true", help="add a worker process that serves only the urgent queue (Procfile)"
+    )
     args = parser.parse_args()
     logs = BASE_DIR / "var" / "bench"
     logs.mkdir(parents=True, exist_ok=True)
@@ -145,12 +148,20 @@ def main() -> None:
         [sys.executable, "-m", "celery", "-A", "pulsera", "worker", "-Q", "urgent,celery,detection", "--concurrency", "2", "-l", "warning"],
         logs / "alerts-worker.log",
     )  # fmt: skip
+    urgent = None
+    if args.urgent_worker:
+        urgent = start(
+            [sys.executable, "-m", "celery", "-A", "pulsera", "worker", "-Q", "urgent", "--concurrency", "1",
+             "-n", "urgent@%h", "-l", "warning"],
+            logs / "alerts-urgent-worker.log",
+        )  # fmt: skip
     beat = start([sys.executable, "-m", "celery", "-A", "pulsera", "beat", "-l", "warning", "--pidfile", ""],
                  logs / "alerts-beat.log")  # fmt: skip
     wait_port(port)
     ingest = f"ws://127.0.0.1:{port}/ws/v1/ingest/"
     feed = f"ws://127.0.0.1:{port}/ws/v1/groups/{group_id}/live/"
     results: dict[str, object] = {"machine": f"{os.cpu_count()} cores", "watches": args.watches,
+                                  "urgent_worker": args.urgent_worker,
                                   "date": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
     try:
         say(
@@ -175,9 +186,10 @@ def main() -> None:
             say(f"   {kind}: {row['notified']}/{row['sent']} notified; sample arrival -> caregiver's feed"
                 f" p50 {row['p50_ms']:.0f} ms, p99 {row['p99_ms']:.0f} ms, max {row['max_ms']:.0f} ms")  # fmt: skip
     finally:
-        for process in (daphne, worker, beat):
+        processes = [p for p in (daphne, worker, beat, urgent) if p is not None]
+        for process in processes:
             process.terminate()
-        for process in (daphne, worker, beat):
+        for process in processes:
             try:
                 process.wait(timeout=30)
             except Exception:

@@ -193,20 +193,24 @@ class WatchIngestConsumer(AsyncWebsocketConsumer):
         await self.close(code=protocol.CloseCode.REPLACED)
 
 
-@database_sync_to_async
-def _pending_checkins(wearer_id: int) -> list[dict[str, Any]]:
+def _pending_checkins_sync(wearer_id: int) -> list[dict[str, Any]]:
     from alerts.escalation import checkin_message
     from episodes.selectors import checkins_pending
 
     return [checkin_message(episode) for episode in checkins_pending(wearer_id)]
 
 
-@database_sync_to_async
-def _wearer_action(wearer_id: int, kind: str, message: dict[str, Any]) -> dict[str, Any]:
+# Like the device sessions, on the thread pool rather than Channels' single sync thread: an SOS must
+# not queue behind other sockets' database work.
+def _wearer_action_sync(wearer_id: int, kind: str, message: dict[str, Any]) -> dict[str, Any]:
     """The wearer's own actions from the watch: answer a check-in, press SOS, declare a workout."""
     from alerts.watch_actions import wearer_action
 
     return wearer_action(wearer_id=wearer_id, kind=kind, message=message)
+
+
+_pending_checkins = database_sync_to_async(_pending_checkins_sync)
+_wearer_action = database_sync_to_async(_wearer_action_sync, thread_sensitive=False)
 
 
 class BareEchoConsumer(AsyncWebsocketConsumer):
