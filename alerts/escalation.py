@@ -51,7 +51,7 @@ from vitals.services import wearer_watch_send
 
 from . import policy
 from .models import Alert, EmergencyContact, Escalation, EscalationPolicy, Snooze
-from .notify import _enqueue, alert_send, episode_group_broadcast, minutes
+from .notify import Route, alert_send, episode_group_broadcast, minutes, task_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -351,8 +351,6 @@ def _acknowledged(escalation: Escalation, episode: Episode, now: datetime) -> st
 
 def _all_clear(episode: Episode, now: datetime) -> None:
     """Tell everyone who was paged (over the channels that reached them) that it is over."""
-    from .notify import Route
-
     resolution = Episode.Resolution(episode.resolution).label if episode.resolution else "Resolved"
     text = f"All clear: {episode.wearer}'s {episode.get_kind_display().lower()} is over ({resolution.lower()})."
     seen: set[tuple[int | None, int | None]] = set()
@@ -434,7 +432,7 @@ def escalation_due_now(*, episode: Episode) -> None:
     now = timezone.now()
     token = uuid.uuid4().hex
     if Escalation.objects.filter(id=escalation.id).update(next_step_at=now + LEASE, lease_token=token):
-        transaction.on_commit(lambda: _enqueue(escalation_run_task, escalation.id, token))
+        transaction.on_commit(lambda: task_enqueue(escalation_run_task, escalation.id, token))
 
 
 @transaction.atomic
@@ -594,7 +592,7 @@ def escalations_tick() -> dict[str, int]:
         except Exception:  # one bad row must not stop the others; its lease expires and it is retried
             logger.exception("escalation %s failed; retried when its lease expires", escalation_id)
     for delivery_id, token in deliveries_claim_due():
-        _enqueue(delivery_send_task, delivery_id, token)
+        task_enqueue(delivery_send_task, delivery_id, token)
         counts["deliveries"] += 1
     counts["fallbacks"] = alerts_fallback_due()
     counts["recovered"] = episodes_check_recovery()

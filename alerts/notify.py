@@ -99,11 +99,11 @@ def _queue(alert: Alert, route: Route, now: datetime) -> Delivery:
         next_attempt_at=now,
         lease_token=token,
     )
-    transaction.on_commit(lambda: _enqueue(delivery_send_task, delivery.id, token))
+    transaction.on_commit(lambda: task_enqueue(delivery_send_task, delivery.id, token))
     return delivery
 
 
-def _enqueue(task: Any, *args: Any) -> None:
+def task_enqueue(task: Any, *args: Any) -> None:
     """Hand work to a worker (or, with PULSERA_ALERT_TASKS=inline, do it here: tests and tools).
     If the broker is down, the tick picks the row up again when its lease expires."""
     if settings.PULSERA_ALERT_TASKS == "inline":
@@ -152,6 +152,7 @@ def alert_send(
         broadcast_on_commit(user_feed_name(recipient.id), payload)
         used.append("in app")
     external = routes if routes is not None else routes_for(recipient=recipient, contact=contact, first=first_channel)
+    more_channels = purpose == Alert.Purpose.PAGE and len(external) > 1
     if purpose == Alert.Purpose.PAGE:
         external = external[:1]  # the rest are fallbacks
     for route in external:
@@ -160,7 +161,7 @@ def alert_send(
     fields = {"channel": external[0].channel if external else Channel.IN_APP, "attempts": len(used)}
     if recipient is not None:
         fields.update(state=Alert.State.SENT, sent_at=now)
-    if purpose == Alert.Purpose.PAGE and len(routes_for(recipient=recipient, contact=contact)) > 1:
+    if more_channels:
         fields["fallback_at"] = now + minutes(settings.PULSERA_CHANNEL_FALLBACK_MINUTES)
     Alert.objects.filter(id=alert.id).update(**fields)
     alert.refresh_from_db()
