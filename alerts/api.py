@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -204,8 +205,8 @@ class ContactMethodSerializer(serializers.ModelSerializer):
         method = ContactMethod(user=self.context["request"].user, **attrs)
         try:
             method.clean()
-        except Exception as exc:  # django ValidationError -> DRF's
-            raise serializers.ValidationError(getattr(exc, "message_dict", {"detail": str(exc)})) from exc
+        except DjangoValidationError as exc:  # the model's own checks, as a 400 with field reasons
+            raise serializers.ValidationError(exc.message_dict) from exc
         return attrs
 
 
@@ -270,8 +271,11 @@ class EscalationPolicyApi(APIView):
             from .policy import snapshot_default
 
             snap = snapshot_default(purpose, group.id)
+            steps = [
+                {"person": s["person_id"], **{k: v for k, v in s.items() if k != "person_id"}} for s in snap["steps"]
+            ]
             return Response({"name": snap["name"], "reminder_minutes": snap["reminder_minutes"], "default": True,
-                             "steps": [{**s, "person": s.pop("person_id")} for s in snap["steps"]]})  # fmt: skip
+                             "steps": steps})  # fmt: skip
         steps = [{"position": s.position, "action": s.action, "person": s.person_id, "role": s.role,
                   "channel": s.channel, "wait_minutes": s.wait_minutes, "repeat_times": s.repeat_times}
                  for s in found.steps.order_by("position")]  # fmt: skip
@@ -295,8 +299,8 @@ class EscalationPolicyApi(APIView):
                 k: v for k, v in step.items() if k != "person"})  # fmt: skip
             try:
                 model.clean()
-            except Exception as exc:
-                errors[f"steps[{i}]"] = getattr(exc, "message_dict", str(exc))
+            except DjangoValidationError as exc:
+                errors[f"steps[{i}]"] = exc.message_dict
             if step["action"] == EscalationStep.Action.NOTIFY_PERSON and step.get("person") not in members:
                 errors[f"steps[{i}]"] = {"person": ["Not a caregiver or clinician of this group."]}
         normalised = [step_normalise({**s, "person_id": s.get("person")}, i + 1) for i, s in enumerate(steps)]

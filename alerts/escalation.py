@@ -45,6 +45,7 @@ from episodes.services import (
     episode_resolve,
 )
 from groups.models import Membership
+from groups.selectors import group_ids_of_wearer
 from inference.selectors import rule_thresholds_of, wearer_usual_at_rest
 from vitals.models import VitalSample
 from vitals.services import wearer_watch_send
@@ -63,17 +64,9 @@ LEVELS = {"low": Alert.Level.INFO, "medium": Alert.Level.WARNING, "high": Alert.
 # ---- the snapshot ------------------------------------------------------------------------------
 
 
-def _wearer_group_ids(wearer_id: int) -> list[int]:
-    return list(
-        Membership.objects.filter(user_id=wearer_id, role=Membership.Role.WEARER)
-        .order_by("joined_at", "id")
-        .values_list("group_id", flat=True)
-    )
-
-
 def policy_snapshot(*, wearer_id: int, purpose: str) -> dict[str, Any]:
-    """The chain of the wearer's first group that has one for `purpose`, else the default chain."""
-    group_ids = _wearer_group_ids(wearer_id)
+    """The chain of the wearer's oldest group that has one for `purpose`, else the default chain."""
+    group_ids = sorted(group_ids_of_wearer(wearer_id))
     found = {
         p.group_id: p
         for p in EscalationPolicy.objects.filter(group_id__in=group_ids, purpose=purpose).prefetch_related("steps")
@@ -311,7 +304,13 @@ def _phase(escalation: Escalation, episode: Episode, now: datetime) -> str:
         _to_chain(escalation, episode, "No answer to 'are you OK?'.", now)
         _run_chain(escalation, episode, now)
         return "escalated"
-    if escalation.phase == Escalation.Phase.RECHECK:
+    if escalation.phase == Escalation.Phase.RECHECK and not asked_for_help and not episode.is_red_flag():
+        assert episode.wearer_answered_at is not None
+        due = episode.wearer_answered_at + timedelta(seconds=settings.PULSERA_RECHECK_SECONDS)
+        if now < due:  # woken early (e.g. new evidence): the calming window still runs
+            escalation.next_step_at = due
+            escalation.save(update_fields=["next_step_at", "updated_at"])
+            return "waiting"
         return _recheck(escalation, episode, now)
     if escalation.phase != Escalation.Phase.CHAIN or episode.state == sm.OPEN:
         reason = "Red flag: paging at once." if episode.is_red_flag() else "Escalating."

@@ -20,11 +20,7 @@ def _error(code: str, message: str) -> dict[str, Any]:
 
 
 def _reasons(exc: ValidationError) -> str:
-    return (
-        "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
-        if hasattr(exc, "error_dict")
-        else (" ".join(exc.messages))
-    )
+    return " ".join(exc.messages)
 
 
 def wearer_action(*, wearer_id: int, kind: str, message: dict[str, Any]) -> dict[str, Any]:

@@ -276,9 +276,15 @@ def episode_answer_record(*, episode: Episode, answer: str) -> bool:
     updates: dict[str, Any] = {"wearer_answer": answer, "wearer_answered_at": now, "updated_at": now}
     if answer == Episode.Answer.SOS:
         updates["severity"] = Episode.Severity.CRITICAL
-    won = Episode.objects.filter(id=episode.id).exclude(wearer_answer=answer).update(**updates)
+    won = (
+        Episode.objects.filter(id=episode.id, state__in=sm.ACTIVE_STATES)
+        .exclude(wearer_answer=answer)
+        .update(**updates)
+    )
     episode.refresh_from_db()
     if not won:
+        if not episode.is_active():  # resolved a moment ago
+            raise sm.IllegalTransition(episode.state, "answered")
         return False
     EpisodeEvent.objects.create(
         episode=episode,

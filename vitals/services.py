@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from groups.selectors import group_ids_of_wearer
+from inference.detectors.schema import CRITICAL_HEART_RATE_BELOW, CRITICAL_SPO2_BELOW  # pure constants
 from pulsera.realtime import broadcast_on_commit, group_feed_name, socket_send_on_commit
 
 from .models import METRICS, Device, LatestVitals, VitalSample, token_hash
@@ -357,16 +358,12 @@ def _devices_touch_pg(devices: list[Device], *, now: datetime) -> list[int]:
         return [device_id for device_id, revived in cursor.fetchall() if revived]
 
 
-# Readings in the range of a critical (red-flag) rule: SpO2 under 85%, heart rate under 35. Their
-# wearers are judged on the `urgent` queue, which workers serve before everything else, so a red flag
-# never waits behind the routine detection backlog.
-RED_FLAG_SPO2_BELOW = 85.0
-RED_FLAG_HEART_RATE_BELOW = 35.0
-
-
 def red_flag_range(sample: SampleInput) -> bool:
-    return (sample.spo2 is not None and sample.spo2 < RED_FLAG_SPO2_BELOW) or (
-        sample.heart_rate is not None and sample.heart_rate < RED_FLAG_HEART_RATE_BELOW
+    """A reading in a critical rule's range (the rule floor's own limits). Its wearer is judged on the
+    `urgent` queue, which workers serve before everything else, so a red flag never waits behind the
+    routine detection backlog; the watch socket also stores such a frame at once."""
+    return (sample.spo2 is not None and sample.spo2 < CRITICAL_SPO2_BELOW) or (
+        sample.heart_rate is not None and sample.heart_rate < CRITICAL_HEART_RATE_BELOW
     )
 
 
@@ -380,7 +377,8 @@ def samples_stored_notify(wearer_ids: list[int], *, urgent: list[int] | None = N
     if not settings.PULSERA_DETECTION_ON_INGEST:
         return
     urgent = urgent or []
-    routine = [w for w in wearer_ids if w not in set(urgent)]
+    urgent_set = set(urgent)
+    routine = [w for w in wearer_ids if w not in urgent_set]
     for queue, ids in (("urgent", urgent), ("detection", routine)):
         if not ids:
             continue

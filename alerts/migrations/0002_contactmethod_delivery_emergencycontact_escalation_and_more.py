@@ -18,7 +18,7 @@ def adopt_active_episodes(apps, schema_editor):
     Membership = apps.get_model("groups", "Membership")
     for episode in Episode.objects.exclude(state="resolved"):
         purpose = "no_data" if episode.kind == "no_data" else "distress"
-        groups = Membership.objects.filter(user_id=episode.wearer_id, role="wearer").order_by("joined_at", "id")
+        groups = Membership.objects.filter(user_id=episode.wearer_id, role="wearer").order_by("group_id")
         group_id = groups.values_list("group_id", flat=True).first()
         Escalation.objects.get_or_create(
             episode=episode,

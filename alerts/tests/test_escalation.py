@@ -10,6 +10,7 @@ from unittest import mock
 import pytest
 import time_machine
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from alerts import escalation as esc
@@ -165,6 +166,18 @@ def test_im_ok_with_vitals_still_high_escalates(run, clock, wearer, device, care
     assert "They answered: I'm OK" in Alert.objects.get(episode=episode).message
 
 
+def test_help_after_im_ok_pages_now_and_is_never_a_false_alarm(run, clock, wearer, device, caregiver, chain):
+    episode = open_tachy(run, wearer)
+    run(esc.episode_respond, episode=episode, answer="ok", by=wearer)
+    vitals(wearer, device, heart_rate=72)  # the vitals look fine, but the wearer changed their mind
+    run(esc.episode_respond, episode=episode, answer="help", by=wearer)
+    episode.refresh_from_db()
+    assert episode.state == "escalating" and pages(episode) == [caregiver.email]
+    tick(run, clock, seconds=120)
+    episode.refresh_from_db()
+    assert episode.state == "escalating"
+
+
 def test_i_need_help_pages_now(run, wearer, caregiver, chain):
     episode = open_tachy(run, wearer)
     run(esc.episode_respond, episode=episode, answer="help", by=wearer)
@@ -173,7 +186,7 @@ def test_i_need_help_pages_now(run, wearer, caregiver, chain):
 
 def test_only_the_wearer_answers_the_check_in(run, wearer, caregiver, chain):
     episode = open_tachy(run, wearer)
-    with pytest.raises(Exception, match="Only the wearer"):
+    with pytest.raises(ValidationError, match="Only the wearer"):
         esc.episode_respond(episode=episode, answer="ok", by=caregiver)
 
 
@@ -264,7 +277,7 @@ def test_a_snooze_holds_across_new_readings_but_never_silences_red_flags(run, cl
     assert pages(episode) == [second.email]
     critical, _ = run(episode_open, wearer=wearer, kind="desaturation", source="rule", severity="critical")
     assert pages(critical) == [caregiver.email]
-    with pytest.raises(Exception, match="can't be snoozed"):
+    with pytest.raises(ValidationError, match="can't be snoozed"):
         esc.snooze_set(user=caregiver, wearer=wearer, kind="sos", minutes_=60)
     assert Snooze.objects.count() == 1
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .schema import REST
+from .schema import CRITICAL_HEART_RATE_BELOW, CRITICAL_SPO2_BELOW, REST
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def rule_explanation(kind: str, values: dict[str, np.ndarray], i: int, t: RuleTh
     if kind == "desaturation":
         low = float(np.nanmin(values["spo2"][lo : i + 1]))
         return (
-            "critical" if low < 85 else "high",
+            "critical" if low < CRITICAL_SPO2_BELOW else "high",
             f"Blood oxygen below {t.spo2_low:.0f}% for {k} minutes (lowest {low:.0f}%).",
         )
     if kind == "tachycardia":
@@ -62,6 +62,6 @@ def rule_explanation(kind: str, values: dict[str, np.ndarray], i: int, t: RuleTh
         return "high", f"Heart rate above {t.heart_rate_high_at_rest:.0f} at rest for {k} minutes (up to {high:.0f})."
     low = float(np.nanmin(values["heart_rate"][lo : i + 1]))
     return (
-        "critical" if low < 35 else "high",
+        "critical" if low < CRITICAL_HEART_RATE_BELOW else "high",
         f"Heart rate below {t.heart_rate_low:.0f} for {k} minutes (down to {low:.0f}).",
     )

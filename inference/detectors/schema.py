@@ -21,6 +21,11 @@ PLAUSIBLE = {
     "motion_g": (0.0, 16.0),
 }
 
+# Readings past these are critical (red flags: caregivers are paged without asking the wearer first).
+# Used by the rule floor's severity and by ingest, which fast-tracks such readings to detection.
+CRITICAL_SPO2_BELOW = 85.0
+CRITICAL_HEART_RATE_BELOW = 35.0
+
 ACUTE_KINDS = ("tachycardia", "bradycardia", "hr_spike", "hrv_collapse", "desaturation")
 DRIFT = "drift"
 KINDS = (*ACUTE_KINDS, DRIFT)
