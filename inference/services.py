@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -144,7 +145,6 @@ def wearers_detect(*, wearer_ids: list[int]) -> int:
     loaded = pulsenet()
     version = _model_version()
     detector = Detector(loaded.model)
-    thresholds = rule_thresholds_for(wearer_ids)
     now = timezone.now()
     found = 0
     with transaction.atomic():
@@ -156,36 +156,44 @@ def wearers_detect(*, wearer_ids: list[int]) -> int:
             for row in WearerDetectorState.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(wearer_id__in=wearer_ids, wearer__is_active=True)
             .select_related("wearer")
+            .defer("state")  # a few KB of JSON per wearer: loaded below only for those with work
         }
+        rows = _with_minutes_to_judge(rows)
         if not rows:
             return 0
+        states = dict(WearerDetectorState.objects.filter(wearer_id__in=list(rows)).values_list("wearer_id", "state"))
+        thresholds = rule_thresholds_for(list(rows))
         since = {
             wid: (row.processed_until - timedelta(minutes=LOOKBACK_MINUTES))
             if row.processed_until
             else now - NEW_WEARER_HISTORY
             for wid, row in rows.items()
         }
-        samples: dict[int, list[VitalSample]] = {wid: [] for wid in rows}
+        samples: dict[int, list[tuple[Any, ...]]] = {wid: [] for wid in rows}
         for sample in (
-            VitalSample.objects.filter(wearer_id__in=list(rows), recorded_at__gte=min(since.values()))
-            .only("wearer_id", "recorded_at", *METRICS)
+            VitalSample.objects.filter(_per_wearer_since(since))
+            .values_list("wearer_id", "recorded_at", *METRICS)
             .order_by("recorded_at")
         ):
-            if sample.recorded_at >= since[sample.wearer_id]:
-                samples[sample.wearer_id].append(sample)
+            samples[sample[0]].append(sample)
         jobs, job_rows = [], []
         for wid, row in rows.items():
             if not samples[wid]:
                 continue
             tz = zoneinfo.ZoneInfo(row.wearer.time_zone or "UTC")
-            ts = _wall_clock([s.recorded_at for s in samples[wid]], tz)
-            columns = {m: np.array([getattr(s, m) for s in samples[wid]], dtype=np.float64) for m in METRICS}
+            ts = _wall_clock([s[1] for s in samples[wid]], tz)
+            table = np.array([s[2:] for s in samples[wid]], dtype=np.float64)  # None -> NaN
+            columns = {m: table[:, i] for i, m in enumerate(METRICS)}
             series = resample(ts, columns)
-            state = WearerState.from_dict(row.state)
+            state = WearerState.from_dict(states[wid])
             jobs.append(Job(state, series, thresholds.get(wid, RuleThresholds()), until=series.end - 1))
             job_rows.append((row, tz))
         results = detector.run(jobs)
         for job, (row, tz) in zip(jobs, job_rows, strict=True):
+            if job.state.next_minute is None:
+                # No complete minute yet (a new wearer): remember the first minute to judge, so the
+                # next runs can tell cheaply that there is nothing to do until it completes.
+                job.state.next_minute = job.series.start
             row.state = job.state.to_dict()
             row.model_version = version
             row.updated_at = now
@@ -199,6 +207,27 @@ def wearers_detect(*, wearer_ids: list[int]) -> int:
                 _episode_from(row.wearer, detection)
                 found += 1
     return found
+
+
+def _per_wearer_since(since: dict[int, datetime]) -> Q:
+    """Each wearer's samples from their own cutoff (one query; the (wearer, recorded_at) index)."""
+    condition = Q(pk__in=[])
+    for wearer_id, cutoff in since.items():
+        condition |= Q(wearer_id=wearer_id, recorded_at__gte=cutoff)
+    return condition
+
+
+def _with_minutes_to_judge(rows: dict[int, WearerDetectorState]) -> dict[int, WearerDetectorState]:
+    """Drop the wearers with no complete minute to judge yet. A watch sends a frame every few
+    seconds, so most runs arrive while the wearer's newest minute is still filling: a minute is
+    judged once a later sample exists, so there is work only if a sample is at least one minute past
+    `processed_until` (the start of the next minute to judge). One small index query instead of
+    loading and resampling the wearer's whole look-back window on every frame."""
+    waiting = {wid: row.processed_until + timedelta(minutes=1) for wid, row in rows.items() if row.processed_until}
+    if not waiting:
+        return rows
+    due = set(VitalSample.objects.filter(_per_wearer_since(waiting)).values_list("wearer_id", flat=True).distinct())
+    return {wid: row for wid, row in rows.items() if wid not in waiting or wid in due}
 
 
 def _episode_from(wearer: User, detection: Detection) -> None:

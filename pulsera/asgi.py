@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pulsera.settings")
@@ -11,6 +12,7 @@ django_asgi_app = get_asgi_application()  # populate the app registry before imp
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from .gc_tuning import gc_tune  # noqa: E402
 from .lib.ws_origin import BrowserOriginValidator  # noqa: E402
 from .routing import websocket_urlpatterns  # noqa: E402
 
@@ -20,3 +22,5 @@ application = ProtocolTypeRouter(
         "websocket": BrowserOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )
+
+gc_tune(settings.PULSERA_GC_THRESHOLDS)  # after start-up: freeze what it created

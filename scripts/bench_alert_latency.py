@@ -134,6 +134,11 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings as django_settings
+
+    from pulsera.gc_tuning import gc_tune
+
+    gc_tune(django_settings.PULSERA_GC_THRESHOLDS)  # the load generator holds thousands of sockets too
     from pulsera.devstack import DAPHNE_OPTIONS, daphne_endpoint
     from vitals.simulator.provision import watches_provision
 

@@ -16,6 +16,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -68,6 +69,16 @@ def limits() -> protocol.Limits:
 class WatchIngestConsumer(AsyncWebsocketConsumer):
     device: Device | None = None
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch without its per-message `close_old_connections()` hop to the sync
+        thread, which was a tenth of a Daphne process at full ingest load. This consumer never uses
+        a database connection on that thread except through `database_sync_to_async`, which closes
+        old connections itself; the batcher's thread manages its own."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self) -> None:
         subprotocol = protocol.SUBPROTOCOL if protocol.SUBPROTOCOL in self.scope.get("subprotocols", []) else None
         token = device_token(self.scope)
@@ -86,6 +97,7 @@ class WatchIngestConsumer(AsyncWebsocketConsumer):
             return
         self.device = device
         self.group_ids = session.group_ids
+        self.batcher = get_batcher()  # this process's (one per event loop)
         self.limits = limits()
         self.bucket = protocol.TokenBucket(
             rate=self.limits.samples_per_second, burst=self.limits.burst_samples, now=time.monotonic()
@@ -113,7 +125,7 @@ class WatchIngestConsumer(AsyncWebsocketConsumer):
     def _announce_presence(self) -> None:
         """Queued on the batcher, which sends each group one presence message per tick."""
         assert self.device is not None
-        get_batcher().presence_changed(presence_payload(self.device), self.group_ids)
+        self.batcher.presence_changed(presence_payload(self.device), self.group_ids)
 
     async def send_message(self, message: dict[str, Any]) -> None:
         try:
@@ -152,7 +164,7 @@ class WatchIngestConsumer(AsyncWebsocketConsumer):
         if not batch.samples:  # every sample was rejected: answer at once, nothing to store
             await self.send_message(protocol.ack(frame_id, IngestResult(rejected=batch.rejected).to_dict()))
             return
-        batcher = get_batcher()
+        batcher = self.batcher
         urgent = any(red_flag_range(sample) for sample in batch.samples)  # never throttled, stored at once
         if not urgent and (batcher.overloaded() or len(self.inflight) >= settings.PULSERA_WS_MAX_INFLIGHT_FRAMES):
             await self.send_message(
@@ -171,7 +183,7 @@ class WatchIngestConsumer(AsyncWebsocketConsumer):
     async def _store(self, frame_id: str | int | None, batch: ParsedBatch, *, urgent: bool = False) -> None:
         assert self.device is not None
         try:
-            result = await get_batcher().submit(self.device, batch, self.group_ids, urgent=urgent)
+            result = await self.batcher.submit(self.device, batch, self.group_ids, urgent=urgent)
         except StorageUnavailable:
             await self.send_message(
                 protocol.error(

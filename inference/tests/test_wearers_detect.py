@@ -53,6 +53,29 @@ def test_sustained_desaturation_opens_one_episode(device):
     assert ModelVersion.objects.get() == state.model_version
 
 
+def test_a_run_while_the_newest_minute_is_still_filling_judges_nothing_and_loads_nothing(
+    device, django_assert_max_num_queries
+):
+    ingest(device, spo2=97)
+    wearers_detect(wearer_ids=[device.wearer_id])
+    state = WearerDetectorState.objects.get(wearer=device.wearer)
+    # More samples inside the minute being filled: no complete minute to judge, so the run stops
+    # after locking the state row and one index query (it does not load the look-back window).
+    minute = state.processed_until
+    more = [
+        SampleInput(sequence=100 + i, recorded_at=minute + timedelta(seconds=40 + 5 * i), spo2=84.0) for i in range(3)
+    ]
+    samples_ingest(device=device, batch=ParsedBatch(samples=more, rejected=[], battery_pct=None))
+    with django_assert_max_num_queries(5):
+        assert wearers_detect(wearer_ids=[device.wearer_id]) == 0
+    assert WearerDetectorState.objects.get(wearer=device.wearer).processed_until == minute
+    # A sample in the next minute completes it: now it is judged.
+    later = SampleInput(sequence=200, recorded_at=minute + timedelta(seconds=61), spo2=84.0)
+    samples_ingest(device=device, batch=ParsedBatch(samples=[later], rejected=[], battery_pct=None))
+    wearers_detect(wearer_ids=[device.wearer_id])
+    assert WearerDetectorState.objects.get(wearer=device.wearer).processed_until == minute + timedelta(minutes=1)
+
+
 def test_new_evidence_on_an_active_episode_does_not_open_another(device):
     ingest(device, spo2=84)
     wearers_detect(wearer_ids=[device.wearer_id])
@@ -120,3 +143,27 @@ def test_a_broker_outage_does_not_fail_ingest(device, settings, django_capture_o
     ):
         ingest(device, spo2=97)
     assert device.samples.count() == 9
+
+
+def test_a_new_wearers_first_partial_minute_is_remembered_so_later_runs_are_cheap(
+    device, django_assert_max_num_queries
+):
+    minute = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=1)
+
+    def send(first_seq: int, seconds: list[int]) -> None:
+        samples = [
+            SampleInput(sequence=first_seq + i, recorded_at=minute + timedelta(seconds=s), heart_rate=70.0)
+            for i, s in enumerate(seconds)
+        ]
+        samples_ingest(device=device, batch=ParsedBatch(samples=samples, rejected=[], battery_pct=None))
+
+    send(0, [5, 10])
+    assert wearers_detect(wearer_ids=[device.wearer_id]) == 0
+    state = WearerDetectorState.objects.get(wearer=device.wearer)
+    assert state.processed_until == minute  # nothing judged yet: the first minute to judge
+    send(10, [20, 30])
+    with django_assert_max_num_queries(5):
+        wearers_detect(wearer_ids=[device.wearer_id])
+    send(20, [65])  # the next minute begins: the first one is complete and judged
+    wearers_detect(wearer_ids=[device.wearer_id])
+    assert WearerDetectorState.objects.get(wearer=device.wearer).processed_until == minute + timedelta(minutes=1)

@@ -21,8 +21,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from pulsera.gc_tuning import gc_tune
 from vitals.simulator.physiology import ANOMALY_KINDS, Anomaly, Person, Physiology
 from vitals.simulator.provision import watches_provision
 from vitals.simulator.watch import OfflineGap, SimulatedWatch
@@ -107,6 +109,7 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"  anomaly: {a.kind} for {provisioned[index].wearer} at {a.start:%H:%M:%S} for {a.duration}"
                 )
+        gc_tune(settings.PULSERA_GC_THRESHOLDS)  # thousands of watches: no long GC pauses in the client either
         self.stdout.write(f"Streaming {len(watches)} watches to {o['url']} (Ctrl-C to stop)...")
         try:
             asyncio.run(self._run(watches, o["duration"] or None))
