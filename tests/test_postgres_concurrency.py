@@ -75,6 +75,27 @@ def test_racing_resends_store_each_sample_once(on_postgres, device):
     assert all(sorted(r.accepted + r.duplicates) == list(range(50)) for r in results)
 
 
+def test_racing_first_stores_of_a_wearer_merge_into_one_latest_vitals_row(on_postgres, device):
+    """Concurrent flushes (the batcher runs several) creating a new wearer's row: nobody's reading is
+    overwritten by an older one, whoever commits last."""
+    from vitals.models import LatestVitals
+
+    now = timezone.now()
+    metrics = ["heart_rate", "spo2", "hrv_ms", "heart_rate"]
+
+    def store(i: int):
+        sample = SampleInput(sequence=i, recorded_at=now - timedelta(seconds=10 - i), **{metrics[i]: 60.0 + i})
+        return samples_ingest(device=device, batch=ParsedBatch(samples=[sample], rejected=[], battery_pct=None))
+
+    results = race(store)
+    assert all(not isinstance(r, Exception) for r in results), results
+    values = LatestVitals.objects.get(wearer=device.wearer).values
+    assert values["heart_rate"]["value"] == 63.0  # the newest heart rate (racer 3), not racer 0's
+    assert values["spo2"]["value"] == 61.0
+    assert values["hrv_ms"]["value"] == 62.0
+    assert LatestVitals.objects.get(wearer=device.wearer).recorded_at == now - timedelta(seconds=7)
+
+
 def test_acknowledge_and_resolve_racing_end_in_one_consistent_state(on_postgres, wearer, caregiver, clinician):
     from alerts.escalation import episode_close, episode_take
     from alerts.models import Alert

@@ -4,8 +4,10 @@ Each Daphne process (each event loop) has one batcher. Sockets `submit()` valida
 their result; the batcher flushes on a short timer (PULSERA_INGEST_FLUSH_MS) or as soon as
 PULSERA_INGEST_FLUSH_SAMPLES wait, by running `samples_store` for all pending frames in one
 transaction on its own database thread. Futures resolve only after commit, so an ack always means
-"durably stored". Flushes are serial per process, which keeps the database load bounded; when the
-backlog passes PULSERA_INGEST_HIGH_WATER, sockets answer `throttle` instead of queueing more.
+"durably stored". Up to PULSERA_INGEST_FLUSH_CONCURRENCY flushes run at once (each on its own
+thread and connection; one on SQLite), so frames keep arriving into the next batch while one is
+being committed, and the database load stays bounded; when the backlog passes
+PULSERA_INGEST_HIGH_WATER, sockets answer `throttle` instead of queueing more.
 
 A frame with readings in a critical rule's range (a possible red flag) does not wait for the next
 flush: it is stored at once in a small transaction of its own, on a second database thread, so
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import OperationalError, connection
 
 from pulsera.realtime import abroadcast, group_feed_name
 
@@ -50,14 +52,33 @@ class _Job:
     future: asyncio.Future[IngestResult] = field(repr=False)
 
 
+DEADLOCK_RETRIES = 2
+
+
 def _store(frames: list[tuple[Device, ParsedBatch]]) -> StoreOutcome:
-    """Runs on the batcher's database thread, which keeps its connection between flushes (a new
-    PostgreSQL connection per flush would cost more than the flush)."""
-    try:
-        return samples_store(frames)
-    except Exception:
-        connection.close()  # a broken connection is reopened on the next flush
-        raise
+    """Runs on one of the batcher's database threads, which keeps its connection between flushes (a
+    new PostgreSQL connection per flush would cost more than the flush).
+
+    Flushes write rows in key order (samples, devices, latest vitals), so concurrent flushes should
+    not deadlock; should PostgreSQL still roll one back as a deadlock victim, it is simply run again
+    (nothing of it was stored)."""
+    for attempt in range(DEADLOCK_RETRIES + 1):
+        try:
+            return samples_store(frames)
+        except OperationalError as exc:
+            if attempt < DEADLOCK_RETRIES and _is_deadlock(exc):
+                logger.info("ingest flush rolled back by a deadlock; running it again")
+                continue
+            connection.close()  # a broken connection is reopened on the next flush
+            raise
+        except Exception:
+            connection.close()
+            raise
+    raise AssertionError("unreachable")
+
+
+def _is_deadlock(exc: BaseException) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) == "40P01"  # deadlock_detected
 
 
 def _close_connection() -> None:
@@ -75,9 +96,16 @@ class IngestBatcher:
         self._inflight_samples = 0
         self._wakeup = asyncio.Event()
         self._full = asyncio.Event()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-db")
+        concurrency = 1 if connection.vendor == "sqlite" else max(1, settings.PULSERA_INGEST_FLUSH_CONCURRENCY)
+        # One thread per concurrent flush: each keeps its own connection between flushes.
+        self._executors = [
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ingest-db-{i}") for i in range(concurrency)
+        ]
+        self._idle_executors = list(self._executors)
+        self._slot_free = asyncio.Event()
         self._urgent_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-db-urgent")
         self._tasks: list[asyncio.Task[None]] = []
+        self._flushing: set[asyncio.Task[None]] = set()
         self._samples_per_second = 5000.0  # refined by measurement after each flush
         self._latest: dict[int, tuple[dict[str, Any], list[int]]] = {}  # wearer -> (values, group ids)
         self._presence: dict[int, tuple[dict[str, Any], list[int]]] = {}  # device -> (payload, group ids)
@@ -129,22 +157,32 @@ class IngestBatcher:
             if self._pending_samples < self.flush_samples:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._full.wait(), timeout=self.flush_interval)
+            while not self._idle_executors:  # every flush thread is busy: frames keep queueing
+                self._slot_free.clear()
+                await self._slot_free.wait()
+            executor = self._idle_executors.pop()
             jobs, self._pending = self._pending, []
-            self._inflight_samples, self._pending_samples = self._pending_samples, 0
+            samples, self._pending_samples = self._pending_samples, 0
+            self._inflight_samples += samples
             self._wakeup.clear()
             self._full.clear()
-            try:
-                await self._flush(jobs)
-            finally:
-                self._inflight_samples = 0
+            task = asyncio.create_task(self._flush_on(executor, jobs, samples))
+            self._flushing.add(task)
+            task.add_done_callback(self._flushing.discard)
 
-    async def _flush(self, jobs: list[_Job], *, executor: ThreadPoolExecutor | None = None) -> None:
+    async def _flush_on(self, executor: ThreadPoolExecutor, jobs: list[_Job], samples: int) -> None:
+        try:
+            await self._flush(jobs, executor=executor)
+        finally:
+            self._inflight_samples -= samples
+            self._idle_executors.append(executor)
+            self._slot_free.set()
+
+    async def _flush(self, jobs: list[_Job], *, executor: ThreadPoolExecutor) -> None:
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
         try:
-            outcome = await loop.run_in_executor(
-                executor or self._executor, _store, [(j.device, j.batch) for j in jobs]
-            )
+            outcome = await loop.run_in_executor(executor, _store, [(j.device, j.batch) for j in jobs])
         except Exception as exc:
             logger.exception("ingest flush of %d frames failed", len(jobs))
             for job in jobs:
@@ -187,7 +225,9 @@ class IngestBatcher:
         for task in self._tasks:
             task.cancel()
         self._tasks = []
-        for executor in (self._executor, self._urgent_executor):
+        if self._flushing:  # let started flushes finish: their frames are being committed
+            await asyncio.gather(*self._flushing, return_exceptions=True)
+        for executor in (*self._executors, self._urgent_executor):
             await asyncio.get_running_loop().run_in_executor(executor, _close_connection)
             executor.shutdown(wait=True)
 

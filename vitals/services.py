@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from collections.abc import Iterable
@@ -209,7 +210,9 @@ def samples_store(frames: list[tuple[Device, ParsedBatch]]) -> StoreOutcome:
                 first[key] = (index, device, sample)
     now = timezone.now()
     with transaction.atomic():
-        inserted = _samples_insert(list(first.values()), received_at=now) if first else set()
+        # Rows and locks in key order: flushes running at once never wait on each other in a cycle.
+        ordered = [first[key] for key in sorted(first)]
+        inserted = _samples_insert(ordered, received_at=now) if first else set()
         new_by_wearer: dict[int, list[SampleInput]] = {}
         newest_by_device: dict[int, datetime] = {}
         for key, (index, device, sample) in first.items():
@@ -325,7 +328,7 @@ def _devices_touch(
     if not due:
         return
     if connection.vendor == "postgresql":
-        revived = _devices_touch_pg(list(due.values()), now=now)
+        revived = _devices_touch_pg([due[device_id] for device_id in sorted(due)], now=now)
     else:
         Device.objects.bulk_update(list(due.values()), ["last_seen_at", "last_sample_at", "battery_pct"])
         revived = list(
@@ -395,28 +398,84 @@ def samples_stored_notify(wearer_ids: list[int], *, urgent: list[int] | None = N
 
 def latest_vitals_merge_many(new_by_wearer: dict[int, list[SampleInput]]) -> dict[int, dict[str, Any]]:
     """Fold new samples into each wearer's latest values: per metric, the newest reading wins, so a
-    late backlog never overwrites fresher values. Rows are locked in wearer order (no deadlocks
-    between two processes storing at once). Returns wearer id -> values for the rows that changed."""
-    wearer_ids = sorted(new_by_wearer)
+    late backlog never overwrites fresher values. Returns wearer id -> values of the rows written.
+
+    Each wearer's newest reading per metric is picked here; the merge with the stored row happens in
+    the database, in one statement on PostgreSQL (rows are written in wearer order, so flushes
+    running at once never wait on each other in a cycle)."""
+    newest: dict[int, dict[str, dict[str, Any]]] = {}
+    recorded: dict[int, datetime] = {}
+    for wearer_id in sorted(new_by_wearer):
+        picked: dict[str, tuple[datetime, float | int]] = {}
+        for sample in new_by_wearer[wearer_id]:
+            at = sample.recorded_at
+            for name, value in sample.metrics().items():
+                current = picked.get(name)
+                if current is None or current[0] <= at:
+                    picked[name] = (at, value)
+        newest[wearer_id] = {
+            name: {"value": picked[name][1], "at": picked[name][0].astimezone(UTC).isoformat()}
+            for name in METRICS
+            if name in picked
+        }
+        recorded[wearer_id] = max(s.recorded_at for s in new_by_wearer[wearer_id])
+    if connection.vendor == "postgresql":
+        return _latest_vitals_merge_pg(newest, recorded)
+    return _latest_vitals_merge_orm(newest, recorded)
+
+
+def _latest_vitals_merge_pg(
+    newest: dict[int, dict[str, dict[str, Any]]], recorded: dict[int, datetime]
+) -> dict[int, dict[str, Any]]:
+    rows = [{"wearer_id": w, "values": values, "recorded_at": recorded[w].isoformat()} for w, values in newest.items()]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO vitals_latestvitals AS lv (wearer_id, "values", recorded_at, updated_at)
+            SELECT n.wearer_id, n."values", n.recorded_at, %s
+            FROM jsonb_to_recordset(%s::text::jsonb) AS n(wearer_id bigint, "values" jsonb, recorded_at timestamptz)
+            ORDER BY n.wearer_id
+            ON CONFLICT (wearer_id) DO UPDATE SET
+                "values" = (
+                    SELECT coalesce(jsonb_object_agg(
+                        coalesce(x.key, o.key),
+                        CASE WHEN o.value IS NULL THEN x.value
+                             WHEN x.value IS NULL THEN o.value
+                             WHEN (x.value->>'at')::timestamptz >= (o.value->>'at')::timestamptz THEN x.value
+                             ELSE o.value END
+                    ), '{}'::jsonb)
+                    FROM jsonb_each(lv."values") AS o FULL JOIN jsonb_each(EXCLUDED."values") AS x ON o.key = x.key
+                ),
+                recorded_at = GREATEST(lv.recorded_at, EXCLUDED.recorded_at),
+                updated_at = EXCLUDED.updated_at
+            RETURNING lv.wearer_id, lv."values"
+            """,
+            [timezone.now(), json.dumps(rows)],
+        )
+        return {
+            wearer_id: values if isinstance(values, dict) else json.loads(values)
+            for wearer_id, values in cursor.fetchall()
+        }
+
+
+def _latest_vitals_merge_orm(
+    newest: dict[int, dict[str, dict[str, Any]]], recorded: dict[int, datetime]
+) -> dict[int, dict[str, Any]]:
+    """The same merge through the ORM (SQLite), rows locked in wearer order."""
     rows = {
         row.wearer_id: row
-        for row in LatestVitals.objects.select_for_update().filter(wearer_id__in=wearer_ids).order_by("wearer_id")
+        for row in LatestVitals.objects.select_for_update().filter(wearer_id__in=list(newest)).order_by("wearer_id")
     }
     now = timezone.now()
     changed: list[LatestVitals] = []
-    for wearer_id in wearer_ids:
+    for wearer_id, new in newest.items():
         row = rows.get(wearer_id)
         values: dict[str, dict[str, Any]] = dict(row.values) if row else {}
-        before = dict(values)
-        for sample in new_by_wearer[wearer_id]:
-            for name, value in sample.metrics().items():
-                current = values.get(name)
-                if current is None or datetime.fromisoformat(current["at"]) <= sample.recorded_at:
-                    values[name] = {"value": value, "at": sample.recorded_at.astimezone(UTC).isoformat()}
-        if values == before:
-            continue
-        newest = max(s.recorded_at for s in new_by_wearer[wearer_id])
-        recorded_at = max(row.recorded_at, newest) if row else newest
+        for name, reading in new.items():
+            current = values.get(name)
+            if current is None or datetime.fromisoformat(current["at"]) <= datetime.fromisoformat(reading["at"]):
+                values[name] = reading
+        recorded_at = max(row.recorded_at, recorded[wearer_id]) if row else recorded[wearer_id]
         ordered = {name: values[name] for name in METRICS if name in values}
         changed.append(LatestVitals(wearer_id=wearer_id, values=ordered, recorded_at=recorded_at, updated_at=now))
     LatestVitals.objects.bulk_create(
