@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ingest import (  # the ingest benchmark's set-up and load generator
     BASE_DIR,
-    database_reset,
+    bench_setup,
     free_port,
     percentile,
     run_watches,
@@ -130,15 +130,7 @@ def main() -> None:
     logs.mkdir(parents=True, exist_ok=True)
 
     say("Setting up: database pulsera_bench, Redis db 14, provisioning watches and probes...")
-    database_reset()
-    import django
-
-    django.setup()
-    from django.conf import settings as django_settings
-
-    from pulsera.gc_tuning import gc_tune
-
-    gc_tune(django_settings.PULSERA_GC_THRESHOLDS)  # the load generator holds thousands of sockets too
+    bench_setup()
     from pulsera.devstack import DAPHNE_OPTIONS, daphne_endpoint
     from vitals.simulator.provision import watches_provision
 

@@ -87,6 +87,20 @@ def database_reset() -> None:
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=BASE_DIR, check=True, env={**os.environ})
 
 
+def bench_setup() -> None:
+    """A fresh database and Redis, Django set up, and this process's collector tuned like Daphne's
+    (the load generator holds thousands of sockets too)."""
+    database_reset()
+    import django
+
+    django.setup()
+    from django.conf import settings as django_settings
+
+    from pulsera.gc_tuning import gc_tune
+
+    gc_tune(django_settings.PULSERA_GC_THRESHOLDS)
+
+
 def start(argv: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
         return subprocess.Popen(
@@ -296,15 +310,7 @@ def main() -> None:
     logs.mkdir(parents=True, exist_ok=True)
 
     say("Setting up: database pulsera_bench, Redis db 14, provisioning watches...")
-    database_reset()
-    import django
-
-    django.setup()
-    from django.conf import settings as django_settings
-
-    from pulsera.gc_tuning import gc_tune
-
-    gc_tune(django_settings.PULSERA_GC_THRESHOLDS)  # the load generator holds thousands of sockets too
+    bench_setup()
     from pulsera.devstack import DAPHNE_OPTIONS, daphne_endpoint
     from vitals.simulator.provision import watches_provision
 
