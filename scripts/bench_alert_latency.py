@@ -37,6 +37,8 @@ from bench_ingest import (  # the ingest benchmark's set-up and load generator
     bench_setup,
     free_port,
     percentile,
+    processes_stop,
+    results_write,
     run_watches,
     say,
     start,
@@ -183,17 +185,8 @@ def main() -> None:
             say(f"   {kind}: {row['notified']}/{row['sent']} notified; sample arrival -> caregiver's feed"
                 f" p50 {row['p50_ms']:.0f} ms, p99 {row['p99_ms']:.0f} ms, max {row['max_ms']:.0f} ms")  # fmt: skip
     finally:
-        processes = [p for p in (daphne, worker, beat, urgent) if p is not None]
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except Exception:
-                process.kill()
-    out = logs / "alert_latency.json"
-    out.write_text(json.dumps(results, indent=2, default=str))
-    say(f"Results: {out}")
+        processes_stop([p for p in (daphne, worker, beat, urgent) if p is not None])
+    results_write(logs / "alert_latency.json", results)
 
 
 if __name__ == "__main__":

@@ -101,6 +101,22 @@ def bench_setup() -> None:
     gc_tune(django_settings.PULSERA_GC_THRESHOLDS)
 
 
+def processes_stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Terminate the benchmark's server processes, then kill any that have not exited in 30 s."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def results_write(path: Path, results: dict) -> None:
+    path.write_text(json.dumps(results, indent=2, default=str))
+    say(f"Results: {path}")
+
+
 def start(argv: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
         return subprocess.Popen(
@@ -435,16 +451,8 @@ def main() -> None:
             )
     finally:
         rss.running = False
-        for process in (daphne, worker):
-            process.terminate()
-        for process in (daphne, worker):
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-    out = logs / "results.json"
-    out.write_text(json.dumps(results, indent=2, default=str))
-    say(f"Results: {out}")
+        processes_stop([daphne, worker])
+    results_write(logs / "results.json", results)
 
 
 if __name__ == "__main__":
