@@ -19,6 +19,14 @@ from groups.services import group_create, member_add
 from tests.factories import DeviceFactory, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def _detection_gate_forgotten():
+    """The detection gate remembers wearers per process; ids are reused between tests."""
+    from vitals.services import detection_gate
+
+    detection_gate.forget()
+
+
 @pytest.fixture
 def admin_member(db):
     return UserFactory(email="admin@example.com", display_name="Group Admin")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,12 +20,14 @@ from groups.selectors import group_ids_of_wearer
 from inference.detectors.schema import CRITICAL_HEART_RATE_BELOW, CRITICAL_SPO2_BELOW  # pure constants
 from pulsera.realtime import broadcast_on_commit, group_feed_name, socket_send_on_commit
 
+from .detection_gate import DetectionGate
 from .models import METRICS, Device, LatestVitals, VitalSample, token_hash
 from .validation import ParsedBatch, SampleInput, SampleRejection, batch_parse
 
 logger = logging.getLogger(__name__)
 TOKEN_PREFIX = "pd_"
 MAX_SAMPLE_AGE = timedelta(days=7)  # an offline watch may backfill up to a week
+detection_gate = DetectionGate()  # this process's
 
 
 def device_token_assign(device: Device) -> str:
@@ -226,9 +229,9 @@ def samples_store(frames: list[tuple[Device, ParsedBatch]]) -> StoreOutcome:
         latest = latest_vitals_merge_many(new_by_wearer) if new_by_wearer else {}
         _devices_touch(frames, now=now, newest_by_device=newest_by_device)
         if new_by_wearer:
-            wearer_ids = sorted(new_by_wearer)
-            urgent = [w for w in wearer_ids if any(red_flag_range(sample) for sample in new_by_wearer[w])]
-            transaction.on_commit(lambda: samples_stored_notify(wearer_ids, urgent=urgent))
+            newest = {w: max(s.recorded_at for s in samples) for w, samples in new_by_wearer.items()}
+            urgent = [w for w in sorted(new_by_wearer) if any(red_flag_range(s) for s in new_by_wearer[w])]
+            transaction.on_commit(lambda: samples_stored_notify(newest, urgent=urgent))
     return StoreOutcome(results=results, latest=latest, wearer_ids=sorted(new_by_wearer))
 
 
@@ -375,18 +378,24 @@ def red_flag_range(sample: SampleInput) -> bool:
     )
 
 
-def samples_stored_notify(wearer_ids: list[int], *, urgent: list[int] | None = None) -> None:
-    """After commit: tell detection which wearers have new samples (one task per store, never per
-    sample; wearers with red-flag-range readings in a task of their own on the `urgent` queue). A
-    broker outage must not fail ingest: the samples are stored; detection catches up on the next store
-    for that wearer."""
+def samples_stored_notify(newest_by_wearer: dict[int, datetime], *, urgent: list[int] | None = None) -> None:
+    """After commit: tell detection which wearers have new samples (`newest_by_wearer`: each one's
+    newest sample just stored). One task per store, never per sample; wearers with red-flag-range
+    readings always, in a task of their own on the `urgent` queue; the others only when the gate
+    says their samples may complete a minute (vitals/detection_gate.py). A broker outage must not
+    fail ingest: the samples are stored; detection catches up on the next store for that wearer."""
     from inference.tasks import wearers_detect as wearers_detect_task
 
     if not settings.PULSERA_DETECTION_ON_INGEST:
         return
     urgent = urgent or []
     urgent_set = set(urgent)
-    routine = [w for w in wearer_ids if w not in urgent_set]
+    now = time.monotonic()
+    routine = detection_gate.due(
+        {w: t for w, t in newest_by_wearer.items() if w not in urgent_set},
+        now=now,
+        requeue_seconds=settings.PULSERA_DETECTION_REQUEUE_SECONDS,
+    )
     for queue, ids in (("urgent", urgent), ("detection", routine)):
         if not ids:
             continue
@@ -394,6 +403,8 @@ def samples_stored_notify(wearer_ids: list[int], *, urgent: list[int] | None = N
             wearers_detect_task.apply_async(args=[ids], queue=queue)
         except Exception:
             logger.exception("could not enqueue detection for %d wearers", len(ids))
+        else:
+            detection_gate.enqueued(newest_by_wearer, ids, now=now)
 
 
 def latest_vitals_merge_many(new_by_wearer: dict[int, list[SampleInput]]) -> dict[int, dict[str, Any]]:
