@@ -7,6 +7,7 @@ MIN_WINDOW_COVERAGE is not scored at all.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,7 +162,8 @@ def gate_scores(inputs: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """A kind can only be claimed from its own metric, and only when the metric is abnormal by its
     clinical definition: no HRV collapse without 3 HRV readings in the window, no desaturation without
     an SpO2 reading in the last 5 minutes, no bradycardia above 45 bpm, no tachycardia below 100 bpm
-    or while active, no spike less than 25 bpm over this wearer's usual."""
+    or while active, no spike below 85 bpm, or less than 2.5 standard deviations over this wearer's
+    usual, or over the minutes before it."""
     if len(inputs) == 0:
         return scores
     win = inputs[:, : WINDOW_MINUTES * N_CHANNELS].reshape(len(inputs), WINDOW_MINUTES, N_CHANNELS)
@@ -171,7 +173,25 @@ def gate_scores(inputs: np.ndarray, scores: np.ndarray) -> np.ndarray:
     scores[hr >= 45, ACUTE_KINDS.index("bradycardia")] = 0
     scores[(hr < 100) | active, ACUTE_KINDS.index("tachycardia")] = 0
     hr_z = win[:, -1, CHANNELS.index("hr_z")]
-    scores[(hr_z < 2.5) | (hr < 85) | active, ACUTE_KINDS.index("hr_spike")] = 0
+    scores[(hr_z < 2.5) | (hr < 85) | active | ~_jumped(win), ACUTE_KINDS.index("hr_spike")] = 0
     scores[win[:, :, CHANNELS.index("hrv_mask")].sum(axis=1) < 3, ACUTE_KINDS.index("hrv_collapse")] = 0
     scores[win[:, -5:, CHANNELS.index("spo2_mask")].sum(axis=1) < 1, ACUTE_KINDS.index("desaturation")] = 0
     return scores
+
+
+SPIKE_BEFORE_MINUTES = WINDOW_MINUTES - 4  # the window's earlier minutes, before a spike's first few
+SPIKE_JUMP_Z = 2.5  # the same margin the spike needs over the usual rate
+
+
+def _jumped(win: np.ndarray) -> np.ndarray:
+    """A spike is a sudden jump: the last minute must be SPIKE_JUMP_Z above the median of the
+    window's earlier minutes (in this wearer's standard deviations), not only above the usual. A
+    rate that was already high and jumping around for minutes is not a new spike (the tachycardia
+    kind judges a sustained high rate). No earlier reading: the jump cannot be judged, so it counts."""
+    z = win[:, :SPIKE_BEFORE_MINUTES, CHANNELS.index("hr_z")].astype(np.float64)
+    seen = win[:, :SPIKE_BEFORE_MINUTES, CHANNELS.index("hr_mask")] > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: no earlier reading
+        before = np.nanmedian(np.where(seen, z, np.nan), axis=1)
+    jump = win[:, -1, CHANNELS.index("hr_z")] - before
+    return ~(jump < SPIKE_JUMP_Z)

@@ -150,3 +150,28 @@ def test_rules_only_configuration_uses_no_baseline_thresholds():
     w = wearer(17, days=2, acute_per_day=1.0, kinds=("hr_spike",))
     found = detect(Detector(None, DetectorConfig(use_rules=True, use_baselines=False, use_model=False)), w.series)
     assert all(d.source == "rule" for d in found)
+
+
+def test_a_spike_must_jump_from_the_minutes_before_it():
+    from inference.detectors.features import CHANNELS, N_CHANNELS, N_INPUTS, gate_scores
+    from inference.detectors.schema import ACUTE_KINDS, WINDOW_MINUTES
+
+    def window(before_z: float | None, last_z: float) -> np.ndarray:
+        win = np.zeros((WINDOW_MINUTES, N_CHANNELS), dtype=np.float32)
+        win[:, CHANNELS.index("hr_mask")] = 1.0 if before_z is not None else 0.0
+        win[:, CHANNELS.index("hr_z")] = before_z or 0.0
+        win[:, CHANNELS.index("hr_level")] = (70 + 10 * (before_z or 0.0) - 70) / 30
+        win[-1, CHANNELS.index("hr_mask")] = 1.0
+        win[-1, CHANNELS.index("hr_z")] = last_z
+        win[-1, CHANNELS.index("hr_level")] = (70 + 10 * last_z - 70) / 30
+        out = np.zeros(N_INPUTS, dtype=np.float32)
+        out[: WINDOW_MINUTES * N_CHANNELS] = win.reshape(-1)
+        return out
+
+    inputs = np.stack([window(0.0, 6.0), window(4.5, 6.0), window(None, 6.0), window(0.0, 1.0)])
+    scores = gate_scores(inputs, np.ones((4, len(ACUTE_KINDS)), dtype=np.float32))
+    spike = scores[:, ACUTE_KINDS.index("hr_spike")]
+    # from rest to 130: a spike; already at 115 for minutes: not a new one (tachycardia's to judge);
+    # nothing seen before: cannot tell, so it counts; 80 bpm is no spike at all
+    assert spike.tolist() == [1.0, 0.0, 1.0, 0.0]
+    assert scores[1, ACUTE_KINDS.index("tachycardia")] == 1.0
