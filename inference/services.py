@@ -137,11 +137,23 @@ def _from_wall_clock(seconds: float, tz: zoneinfo.ZoneInfo) -> datetime:
     return naive.replace(tzinfo=tz).astimezone(UTC)
 
 
+@dataclass(frozen=True)
+class DetectRun:
+    found: int  # detections
+    busy: list[int]  # wearers another run was judging: judge them again shortly
+
+
 def wearers_detect(*, wearer_ids: list[int]) -> int:
+    """`wearers_detect_run`, returning the number of detections."""
+    return wearers_detect_run(wearer_ids=wearer_ids).found
+
+
+def wearers_detect_run(*, wearer_ids: list[int]) -> DetectRun:
     """Judge every complete, not yet judged minute of these wearers; open or update an episode per
-    detection. Returns the number of detections. Safe to run twice or concurrently: a wearer whose
-    state another worker holds is skipped (that worker judges the same minutes), and a detection on
-    an active episode of the same kind is new evidence, not a new page."""
+    detection. Safe to run twice or concurrently: a wearer whose state another run holds is skipped
+    and reported as busy (that run may have read the samples before this run's newest ones were
+    committed, so the caller judges busy wearers again shortly), and a detection on an active
+    episode of the same kind is new evidence, not a new page."""
     loaded = pulsenet()
     version = _model_version()
     detector = Detector(loaded.model)
@@ -158,9 +170,10 @@ def wearers_detect(*, wearer_ids: list[int]) -> int:
             .select_related("wearer")
             .defer("state")  # a few KB of JSON per wearer: loaded below only for those with work
         }
+        busy = _busy(set(wearer_ids) - set(rows))
         rows = _with_minutes_to_judge(rows)
         if not rows:
-            return 0
+            return DetectRun(found=0, busy=busy)
         states = dict(WearerDetectorState.objects.filter(wearer_id__in=list(rows)).values_list("wearer_id", "state"))
         thresholds = rule_thresholds_for(list(rows))
         since = {
@@ -206,7 +219,18 @@ def wearers_detect(*, wearer_ids: list[int]) -> int:
             for detection in detections:
                 _episode_from(row.wearer, detection)
                 found += 1
-    return found
+    return DetectRun(found=found, busy=busy)
+
+
+def _busy(skipped: set[int]) -> list[int]:
+    """Of the wearers whose state row was not locked, those another run holds (not the inactive)."""
+    if not skipped:
+        return []
+    return sorted(
+        WearerDetectorState.objects.filter(wearer_id__in=skipped, wearer__is_active=True).values_list(
+            "wearer_id", flat=True
+        )
+    )
 
 
 def _per_wearer_since(since: dict[int, datetime]) -> Q:

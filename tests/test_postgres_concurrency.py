@@ -132,3 +132,41 @@ def test_racing_ticks_run_each_due_step_once(on_postgres, wearer, caregiver):
     assert all(isinstance(r, dict) for r in results), results
     assert sum(r["escalations"] for r in results) == 1
     assert list(Alert.objects.filter(episode=episode).values_list("recipient", flat=True)) == [caregiver.id]
+
+
+def test_a_wearer_another_run_is_judging_is_reported_busy(on_postgres, device):
+    """While one run holds a wearer's detector state, another run skips the wearer and says so (the
+    task judges it again a second later); an inactive wearer is never busy."""
+    from inference.models import WearerDetectorState
+    from inference.services import wearers_detect_run
+    from tests.factories import DeviceFactory
+
+    other = DeviceFactory()
+    gone = DeviceFactory()
+    gone.wearer.is_active = False
+    gone.wearer.save()
+    ids = [device.wearer_id, other.wearer_id, gone.wearer_id]
+    wearers_detect_run(wearer_ids=ids)  # creates the state rows
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        from django.db import transaction
+
+        try:
+            with transaction.atomic():
+                list(WearerDetectorState.objects.select_for_update().filter(wearer_id=device.wearer_id))
+                holding.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(30)
+        run = wearers_detect_run(wearer_ids=ids)
+    finally:
+        release.set()
+        holder.join(30)
+    assert run.busy == [device.wearer_id]
+    assert wearers_detect_run(wearer_ids=ids).busy == []

@@ -167,3 +167,29 @@ def test_a_new_wearers_first_partial_minute_is_remembered_so_later_runs_are_chea
     send(20, [65])  # the next minute begins: the first one is complete and judged
     wearers_detect(wearer_ids=[device.wearer_id])
     assert WearerDetectorState.objects.get(wearer=device.wearer).processed_until == minute + timedelta(minutes=1)
+
+
+def test_the_task_judges_busy_wearers_again_a_second_later_on_the_same_queue_a_few_times_at_most():
+    from inference.services import DetectRun
+
+    with (
+        mock.patch("inference.services.wearers_detect_run", return_value=DetectRun(found=2, busy=[7])),
+        mock.patch.object(wearers_detect_task, "apply_async") as again,
+    ):
+        result = wearers_detect_task.apply(args=[[7, 8]], routing_key="urgent")
+        assert result.get() == 2
+        assert again.call_args.kwargs == {"args": [[7]], "kwargs": {"attempt": 1}, "queue": "urgent", "countdown": 1}
+        again.reset_mock()
+        wearers_detect_task.apply(args=[[7]], kwargs={"attempt": 3}).get()
+        assert not again.called
+
+
+def test_the_task_does_not_run_again_when_nobody_was_busy():
+    from inference.services import DetectRun
+
+    with (
+        mock.patch("inference.services.wearers_detect_run", return_value=DetectRun(found=0, busy=[])),
+        mock.patch.object(wearers_detect_task, "apply_async") as again,
+    ):
+        wearers_detect_task.apply(args=[[7]]).get()
+    assert not again.called
