@@ -32,9 +32,10 @@ class AlarmState:
 
 
 def model_triggers(
-    minutes: np.ndarray, scores: np.ndarray, threshold: float, state: AlarmState
+    minutes: np.ndarray, scores: np.ndarray, threshold: float | np.ndarray, state: AlarmState
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Trigger and 'hot' flags for scored minutes (sorted), updating state.above."""
+    """Trigger and 'hot' flags for scored minutes (sorted), updating state.above. `threshold`: one,
+    or one per minute."""
     above = scores >= threshold
     prev_above = np.concatenate([[state.above], np.where(above, minutes, -(10**9))[:-1]])
     # consecutive: the previous scored minute was over the threshold and is the minute before

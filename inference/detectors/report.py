@@ -81,7 +81,9 @@ def report_markdown(
         f"{meta.get('training_seconds')} s to train with torch {meta.get('torch')}).",
         f"- Data: {meta.get('data')}",
         "- Thresholds (set on synthetic validation wearers): "
-        + ", ".join(f"{k} {v:.3f}" for k, v in sorted(model.thresholds.items())),
+        + ", ".join(f"{k} {v:.3f}" for k, v in sorted(model.thresholds.items()))
+        + ". `tachycardia_without_motion` applies to minutes with no motion reading (such as the real bed"
+        " below, a Fitbit export): there, cycling without steps looks like tachycardia at rest.",
         "",
         "## How it is measured",
         "",
@@ -114,7 +116,7 @@ def report_markdown(
                 "as drift 'false alarms'. One design choice was made after looking at this bed's false alarms: a",
                 "sudden spike must jump 2.5 standard deviations over the minutes before it, not only over the usual",
                 "(most spike false alarms were a heart rate already high and jumping about at rest for minutes); so",
-                "the spike false-alarm figure here is no longer a blind estimate (it went from 0.143 to 0.076 per",
+                "the spike false-alarm figure here is no longer a blind estimate (with PulseNet 1.0 it went from 0.143 to 0.076 per",
                 "wearer-day, spike recall unchanged at 0.96, and nothing changed on the synthetic bed).",
                 "",
             ]

@@ -29,6 +29,8 @@ CRITICAL_HEART_RATE_BELOW = 35.0
 ACUTE_KINDS = ("tachycardia", "bradycardia", "hr_spike", "hrv_collapse", "desaturation")
 DRIFT = "drift"
 KINDS = (*ACUTE_KINDS, DRIFT)
+# Without a motion sensor, cycling (no steps) looks like tachycardia at rest: a stricter threshold.
+TACHYCARDIA_WITHOUT_MOTION = "tachycardia_without_motion"
 
 # Activity context of a minute: at rest, light activity, active (exercise).
 REST, LIGHT, ACTIVE = 0, 1, 2

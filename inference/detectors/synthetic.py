@@ -107,6 +107,9 @@ class SyntheticWearer:
     series: MinuteSeries
     events: list[Event] = field(default_factory=list)
     benign: np.ndarray | None = None  # minutes of benign raised heart rate (hard negatives)
+    # minutes nothing can call normal or not: cycling (no steps) on a watch without motion, and the
+    # 10 minutes after it while the heart rate comes down
+    ambiguous: np.ndarray | None = None
     has: dict[str, bool] = field(default_factory=dict)
 
 
@@ -181,6 +184,7 @@ def generate(
 
     awake = ~asleep
     level = np.zeros(n)  # extra heart rate from activity
+    cycling_minutes = np.zeros(n, dtype=bool)
     steps = np.zeros(n)
     motion = np.full(n, 1.0) + np.abs(rng.normal(0, 0.015, n))
     steps_scale = cal.steps_per_day / 7000
@@ -197,6 +201,7 @@ def generate(
                 effort = rng.uniform(45, 85)
                 level[a:b] = effort
                 cycling = rng.random() < 0.3
+                cycling_minutes[a:b] = cycling
                 steps[a:b] = 0 if cycling else rng.normal(150, 15, max(0, min(b, n) - a))
                 motion[a:b] = (
                     rng.uniform(1.3, 1.8, max(0, min(b, n) - a))
@@ -232,6 +237,7 @@ def generate(
         steps[a - 15 : b + 5] = 0
         motion[a - 15 : b + 5] = 1.0 + np.abs(rng.normal(0, 0.015, b + 5 - (a - 15)))
         benign[a - 15 : b + 5] = False
+        cycling_minutes[a - 15 : b + 5] = False
         if kind == "tachycardia":
             level[a:b] = rng.uniform(35, 70)
         elif kind == "hr_spike":
@@ -289,7 +295,9 @@ def generate(
     values["heart_rate"][glitch] = np.nan
     last_ts = np.where(present, (t0 + np.arange(n)) * 60.0, np.nan)
     series = MinuteSeries(start=t0, values=values, last_ts=last_ts, invalid=invalid)
-    return SyntheticWearer(series=series, events=events, benign=benign, has=has)
+    recent = np.convolve(cycling_minutes.astype(np.int32), np.ones(11, dtype=np.int32))[:n] > 0
+    ambiguous = recent & present & (not has["motion_g"])
+    return SyntheticWearer(series=series, events=events, benign=benign, has=has, ambiguous=ambiguous)
 
 
 def daily_histories(

@@ -4,7 +4,10 @@ The acute head learns from 15-minute windows cut by the live pipeline itself (sa
 features), so what it learns is what it will see. The drift head learns from daily histories:
 synthetic people and PMData's real resting heart rate (CC BY 4.0), both with injected drifts.
 Thresholds are set on held-out validation wearers so that a normal minute is over the line about
-once every two days; the alarm logic's persistence turns that into far fewer detections.
+once every two days; the alarm logic's persistence turns that into far fewer detections. Cycling
+(no steps) on a watch without motion is taught as normal but is not allowed to set the tachycardia
+threshold of watches that do report motion (where it cannot happen unseen); watches without motion
+get their own, stricter tachycardia threshold that does count it.
 The Stanford set is never read here: it is for evaluation only.
 """
 
@@ -25,9 +28,9 @@ from . import synthetic as syn
 from .features import Rows, drift_features, gate_scores
 from .pipeline import Detector, DetectorConfig, Job, WearerState
 from .pulsenet import LoadedModel, PulseNet, save_checkpoint
-from .schema import ACUTE_KINDS, DRIFT
+from .schema import ACUTE_KINDS, DRIFT, TACHYCARDIA_WITHOUT_MOTION
 
-VERSION = "1.0"
+VERSION = "1.1"
 NORMAL_MINUTE_RATE = 1e-4  # share of normal minutes allowed over an acute threshold (~0.15 a day)
 NORMAL_DAY_RATE = 0.01  # share of normal days over the drift threshold
 
@@ -43,9 +46,11 @@ class TrainingPlan:
     drift_days: int = 90
 
 
-def _windows(wearers: list[syn.SyntheticWearer], rng: np.random.Generator, keep_normal: float):
-    """Inputs, labels (multi-hot) and a 'normal' flag for windows of these wearers."""
-    xs, ys, normal = [], [], []
+def _windows(wearers: list[syn.SyntheticWearer], rng: np.random.Generator, keep_normal: float, keep_ambiguous: bool):
+    """Inputs, labels (multi-hot), a 'normal' flag, an 'ambiguous' flag (cycling on a watch without
+    motion: neither normal nor an anomaly) and a 'no motion reading' flag for windows of these
+    wearers. Ambiguous windows are kept only when `keep_ambiguous`."""
+    xs, ys, normal, ambiguous, no_motion = [], [], [], [], []
 
     def collect(j: int, rows: Rows, idx: np.ndarray, inputs: np.ndarray) -> None:
         w = wearers[j]
@@ -59,16 +64,37 @@ def _windows(wearers: list[syn.SyntheticWearer], rng: np.random.Generator, keep_
             first = e.onset if e.kind == "hr_spike" else e.onset + 1
             label[(minutes >= first) & (minutes < e.end), k] = 1
             ignore |= (minutes >= e.onset) & (minutes < e.end + 15) & (label.sum(axis=1) == 0)
-        is_normal = (label.sum(axis=1) == 0) & ~ignore
+        unsure = np.zeros(len(idx), dtype=bool)
+        if w.ambiguous is not None:
+            unsure = w.ambiguous[minutes - w.series.start] & (label.sum(axis=1) == 0) & ~ignore
+        is_normal = (label.sum(axis=1) == 0) & ~ignore & ~unsure
         benign = w.benign[minutes - w.series.start] if w.benign is not None else np.zeros(len(idx), dtype=bool)
         keep = (label.sum(axis=1) > 0) | (is_normal & ((rng.random(len(idx)) < keep_normal) | benign))
+        if keep_ambiguous:
+            keep |= unsure
         xs.append(inputs[keep])
         ys.append(label[keep])
         normal.append(is_normal[keep])
+        ambiguous.append(unsure[keep])
+        no_motion.append(~np.isfinite(rows.values["motion_g"][idx])[keep])
 
     detector = Detector(None, DetectorConfig(use_rules=False, use_baselines=False, use_model=False), collect=collect)
     detector.run([Job(WearerState(), w.series) for w in wearers])
-    return np.concatenate(xs), np.concatenate(ys), np.concatenate(normal)
+    return (
+        np.concatenate(xs),
+        np.concatenate(ys),
+        np.concatenate(normal),
+        np.concatenate(ambiguous),
+        np.concatenate(no_motion),
+    )
+
+
+def _threshold(scores: np.ndarray, normal: np.ndarray, positive: np.ndarray) -> float:
+    """Over what normal minutes reach about NORMAL_MINUTE_RATE of the time; where the kind is
+    separable, midway between that and the 5th percentile of anomalous minutes."""
+    q = float(np.quantile(scores[normal], 1 - NORMAL_MINUTE_RATE))
+    p05 = float(np.quantile(scores[positive], 0.05)) if positive.any() else q
+    return float(np.clip(max(q, (q + p05) / 2), 0.5, 0.995))
 
 
 def _fit(net: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, seed: int, log: Callable[[str], None]) -> None:
@@ -125,8 +151,8 @@ def train(plan: TrainingPlan, data_dir: Path, out: Path, log: Callable[[str], No
         for _ in range(plan.val_wearers)
     ]
     log("Cutting windows through the live pipeline (baselines learned online)...")
-    x, y, _ = _windows(train_w, rng, keep_normal=0.15)
-    vx, vy, vnormal = _windows(val_w, rng, keep_normal=1.0)
+    x, y, _, _, _ = _windows(train_w, rng, keep_normal=0.15, keep_ambiguous=True)
+    vx, vy, vnormal, vambiguous, vno_motion = _windows(val_w, rng, keep_normal=1.0, keep_ambiguous=True)
     log(f"  {len(x):,} training windows ({int(y.sum()):,} anomalous minutes), {len(vx):,} validation windows")
 
     net = PulseNet()
@@ -138,19 +164,28 @@ def train(plan: TrainingPlan, data_dir: Path, out: Path, log: Callable[[str], No
     thresholds: dict[str, float] = {}
     metrics: dict[str, Any] = {}
     for k, kind in enumerate(ACUTE_KINDS):
-        normal_scores = vs[vnormal, k]
-        q = float(np.quantile(normal_scores, 1 - NORMAL_MINUTE_RATE))
         positive = vy[:, k] > 0
-        p05 = float(np.quantile(vs[positive, k], 0.05)) if positive.any() else q
-        # separable on synthetic data: sit midway, not on the edge of what normal minutes reach
-        thr = float(np.clip(max(q, (q + p05) / 2), 0.5, 0.995))
+        thr = _threshold(vs[:, k], vnormal, positive)
         thresholds[kind] = round(thr, 4)
         metrics[kind] = {
             "threshold": round(thr, 4),
             "minute_recall": round(float((vs[positive, k] >= thr).mean()), 4) if positive.any() else None,
-            "normal_minutes_over": round(float((normal_scores >= thr).mean()), 6),
+            "normal_minutes_over": round(float((vs[vnormal, k] >= thr).mean()), 6),
         }
         log(f"  {kind}: threshold {thr:.3f}, minute recall {metrics[kind]['minute_recall']}")
+    # Watches without motion: cycling without steps counts as normal there (the wearer must not be
+    # paged for it), so tachycardia needs a stricter threshold.
+    k = ACUTE_KINDS.index("tachycardia")
+    positive = (vy[:, k] > 0) & vno_motion
+    thr = _threshold(vs[:, k], (vnormal | vambiguous) & vno_motion, positive)
+    thresholds[TACHYCARDIA_WITHOUT_MOTION] = round(thr, 4)
+    metrics[TACHYCARDIA_WITHOUT_MOTION] = {
+        "threshold": round(thr, 4),
+        "minute_recall": round(float((vs[positive, k] >= thr).mean()), 4) if positive.any() else None,
+    }
+    log(
+        f"  tachycardia without motion: threshold {thr:.3f}, minute recall {metrics[TACHYCARDIA_WITHOUT_MOTION]['minute_recall']}"
+    )
 
     log(f"Drift head: {plan.drift_people} daily histories (synthetic and PMData with injected drifts)...")
     histories = syn.daily_histories(rng, people=plan.drift_people, days=plan.drift_days, cal=cal, data_dir=data_dir)

@@ -43,7 +43,10 @@ def test_the_shipped_checkpoint_is_small_and_described(model):
     assert Path(settings.PULSENET_CHECKPOINT_PATH).stat().st_size < 5 * 1024 * 1024
     assert {"version", "seed", "data", "metrics", "calibration"} <= set(model.meta)
     assert "Stanford" in model.meta["data"]  # says it was *not* trained on it
-    assert set(model.thresholds) == {"tachycardia", "bradycardia", "hr_spike", "hrv_collapse", "desaturation", "drift"}
+    assert set(model.thresholds) == {
+        "tachycardia", "bradycardia", "hr_spike", "hrv_collapse", "desaturation", "drift", "tachycardia_without_motion",
+    }  # fmt: skip
+    assert model.thresholds["tachycardia_without_motion"] >= model.thresholds["tachycardia"]
 
 
 def test_truncating_the_input_never_changes_earlier_detections(model):
@@ -175,3 +178,29 @@ def test_a_spike_must_jump_from_the_minutes_before_it():
     # nothing seen before: cannot tell, so it counts; 80 bpm is no spike at all
     assert spike.tolist() == [1.0, 0.0, 1.0, 0.0]
     assert scores[1, ACUTE_KINDS.index("tachycardia")] == 1.0
+
+
+def test_tachycardia_needs_a_higher_score_from_a_watch_without_motion(model):
+    """Without motion, cycling (no steps) looks like tachycardia at rest: its own, stricter threshold
+    for the minutes with no motion reading; the other kinds are unchanged."""
+    detector = Detector(model)
+    motion = np.array([1.02, np.nan, 1.3])
+    assert detector.thresholds("tachycardia", motion).tolist() == [
+        model.thresholds["tachycardia"],
+        model.thresholds["tachycardia_without_motion"],
+        model.thresholds["tachycardia"],
+    ]
+    assert detector.thresholds("hr_spike", motion) == model.thresholds["hr_spike"]
+    assert Detector(None).thresholds("tachycardia", motion) == 0.5  # no model: the baselines decide
+
+
+def test_only_cycling_on_a_watch_without_motion_is_ambiguous():
+    rng = np.random.default_rng(3)
+    wearers = [syn.generate(rng, days=3, cal=syn.Calibration()) for _ in range(12)]
+    for w in wearers:
+        if w.has["motion_g"]:
+            assert not w.ambiguous.any()
+        elif w.ambiguous.any():
+            steps = np.nan_to_num(w.series.values["steps"], nan=0.0)
+            assert (steps[w.ambiguous] == 0).mean() > 0.9  # cycling and its recovery, not walking
+    assert any(w.ambiguous.any() for w in wearers)
