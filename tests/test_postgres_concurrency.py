@@ -137,8 +137,8 @@ def test_racing_ticks_run_each_due_step_once(on_postgres, wearer, caregiver):
 def test_a_wearer_another_run_is_judging_is_reported_busy(on_postgres, device):
     """While one run holds a wearer's detector state, another run skips the wearer and says so (the
     task judges it again a second later); an inactive wearer is never busy."""
-    from inference.models import WearerDetectorState
     from inference.services import wearers_detect_run
+    from tests.db_locks import detector_state_locked
     from tests.factories import DeviceFactory
 
     other = DeviceFactory()
@@ -147,26 +147,7 @@ def test_a_wearer_another_run_is_judging_is_reported_busy(on_postgres, device):
     gone.wearer.save()
     ids = [device.wearer_id, other.wearer_id, gone.wearer_id]
     wearers_detect_run(wearer_ids=ids)  # creates the state rows
-    holding, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        from django.db import transaction
-
-        try:
-            with transaction.atomic():
-                list(WearerDetectorState.objects.select_for_update().filter(wearer_id=device.wearer_id))
-                holding.set()
-                release.wait(30)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert holding.wait(30)
+    with detector_state_locked(device.wearer_id):
         run = wearers_detect_run(wearer_ids=ids)
-    finally:
-        release.set()
-        holder.join(30)
     assert run.busy == [device.wearer_id]
     assert wearers_detect_run(wearer_ids=ids).busy == []

@@ -81,46 +81,29 @@ def test_a_real_worker_detects_on_the_detection_queue_for_a_batch_of_wearers(on_
 def test_a_wearer_another_run_holds_is_judged_again_by_a_real_worker(on_postgres, real_redis_url):
     """The first run finds the wearer's detector state locked (another run is judging it), so it
     re-enqueues the wearer on the same queue; once the lock is gone, the second run opens the episode."""
-    import threading
     import time
-
-    from django.db import connection, transaction
 
     from episodes.models import Episode
     from inference.models import WearerDetectorState
     from inference.tasks import wearers_detect as wearers_detect_task
     from inference.tests.test_wearers_detect import ingest
+    from tests.db_locks import detector_state_locked
     from tests.factories import DeviceFactory
 
     low = DeviceFactory()
     ingest(low, spo2=84)
     WearerDetectorState.objects.create(wearer=low.wearer)
-    holding, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        try:
-            with transaction.atomic():
-                list(WearerDetectorState.objects.select_for_update().filter(wearer=low.wearer))
-                holding.set()
-                release.wait(60)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
     queue = f"pulsera-detection-test-{uuid.uuid4().hex[:8]}"
     worker = start_worker(queue, real_redis_url, "-P", "solo")
     try:
-        assert holding.wait(30)
-        first = wearers_detect_task.apply_async(args=[[low.wearer_id]], queue=queue)
-        assert first.get(timeout=90) == 0  # busy: nothing judged, judged again in a second
-        release.set()
-        holder.join(30)
+        with detector_state_locked(low.wearer_id) as release:
+            first = wearers_detect_task.apply_async(args=[[low.wearer_id]], queue=queue)
+            assert first.get(timeout=90) == 0  # busy: nothing judged, judged again in a second
+            release.set()
         deadline = time.monotonic() + 60
         while not Episode.objects.filter(wearer=low.wearer).exists() and time.monotonic() < deadline:
             time.sleep(0.5)
     finally:
-        release.set()
         worker.terminate()
         output = worker.communicate(timeout=30)[0].decode(errors="replace")
     assert Episode.objects.get(wearer=low.wearer).kind == "desaturation"
