@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
+
+logger = logging.getLogger(__name__)
 
 BUSY_RETRIES = 3  # a wearer another run holds is judged again this many times at most
 BUSY_COUNTDOWN_SECONDS = 1
@@ -18,7 +22,10 @@ def wearers_detect(self, wearer_ids: list[int], attempt: int = 0) -> int:  # typ
     run = wearers_detect_run(wearer_ids=wearer_ids)
     if run.busy and attempt < BUSY_RETRIES:
         queue = (self.request.delivery_info or {}).get("routing_key") or "detection"
-        wearers_detect.apply_async(
-            args=[run.busy], kwargs={"attempt": attempt + 1}, queue=queue, countdown=BUSY_COUNTDOWN_SECONDS
-        )
+        try:
+            wearers_detect.apply_async(
+                args=[run.busy], kwargs={"attempt": attempt + 1}, queue=queue, countdown=BUSY_COUNTDOWN_SECONDS
+            )
+        except Exception:  # the broker is down: the wearers' next store enqueues them again
+            logger.exception("could not enqueue detection again for %d busy wearers", len(run.busy))
     return run.found

@@ -193,3 +193,14 @@ def test_the_task_does_not_run_again_when_nobody_was_busy():
     ):
         wearers_detect_task.apply(args=[[7]]).get()
     assert not again.called
+
+
+def test_the_task_keeps_its_result_when_the_broker_refuses_the_second_run():
+    from inference.services import DetectRun
+
+    with (
+        mock.patch("inference.services.wearers_detect_run", return_value=DetectRun(found=1, busy=[7])),
+        mock.patch.object(wearers_detect_task, "apply_async", side_effect=ConnectionError("redis down")) as again,
+    ):
+        assert wearers_detect_task.apply(args=[[7]]).get() == 1
+    assert again.called
