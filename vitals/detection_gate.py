@@ -4,10 +4,12 @@ Detection judges whole minutes: a wearer's minute is judged once a sample of a l
 (`inference.services.wearers_detect`). A watch sends a frame every few seconds, so most stores only
 add to the minute that is still filling, and a detection run for them would find nothing to do
 (a Celery message, a task, a few queries; under the closed-loop ingest benchmark the worker spent
-35-54 % of a core on such runs, on the same two cores as Daphne). The gate lets a wearer through when its newest stored sample is in a later
-minute than at its last run, or when that run was enqueued `requeue_seconds` ago or more (a safety
-net: a message lost with a broker is redone within that time). A wearer that another run was
-judging at that moment is judged again a second later by the task itself (inference/tasks.py).
+35-54 % of a core on such runs, on the same two cores as Daphne).
+
+The gate lets a wearer through when its newest stored sample is in a later minute than at its last
+run, or when that run was enqueued `requeue_seconds` ago or more (a safety net: a message lost with
+a broker is redone within that time). A wearer that another run was judging at that moment is
+judged again a second later by the task itself (inference/tasks.py).
 
 Only an optimisation: it forgets everything on restart, each process keeps its own, and a wearer it
 has never seen always passes; red-flag readings never go through it.

@@ -218,20 +218,23 @@ def samples_store(frames: list[tuple[Device, ParsedBatch]]) -> StoreOutcome:
         inserted = _samples_insert(ordered, received_at=now) if first else set()
         new_by_wearer: dict[int, list[SampleInput]] = {}
         newest_by_device: dict[int, datetime] = {}
+        newest_by_wearer: dict[int, datetime] = {}
         for key, (index, device, sample) in first.items():
             if key in inserted:
                 results[index].accepted.append(sample.sequence)
                 new_by_wearer.setdefault(device.wearer_id, []).append(sample)
+                at = sample.recorded_at
                 newest = newest_by_device.get(device.id)
-                newest_by_device[device.id] = sample.recorded_at if newest is None else max(newest, sample.recorded_at)
+                newest_by_device[device.id] = at if newest is None else max(newest, at)
+                newest = newest_by_wearer.get(device.wearer_id)
+                newest_by_wearer[device.wearer_id] = at if newest is None else max(newest, at)
             else:
                 results[index].duplicates.append(sample.sequence)
-        latest = latest_vitals_merge_many(new_by_wearer) if new_by_wearer else {}
+        latest = latest_vitals_merge_many(new_by_wearer, newest_by_wearer) if new_by_wearer else {}
         _devices_touch(frames, now=now, newest_by_device=newest_by_device)
         if new_by_wearer:
-            newest = {w: max(s.recorded_at for s in samples) for w, samples in new_by_wearer.items()}
             urgent = [w for w in sorted(new_by_wearer) if any(red_flag_range(s) for s in new_by_wearer[w])]
-            transaction.on_commit(lambda: samples_stored_notify(newest, urgent=urgent))
+            transaction.on_commit(lambda: samples_stored_notify(newest_by_wearer, urgent=urgent))
     return StoreOutcome(results=results, latest=latest, wearer_ids=sorted(new_by_wearer))
 
 
@@ -407,15 +410,17 @@ def samples_stored_notify(newest_by_wearer: dict[int, datetime], *, urgent: list
             detection_gate.enqueued(newest_by_wearer, ids, now=now)
 
 
-def latest_vitals_merge_many(new_by_wearer: dict[int, list[SampleInput]]) -> dict[int, dict[str, Any]]:
+def latest_vitals_merge_many(
+    new_by_wearer: dict[int, list[SampleInput]], newest_by_wearer: dict[int, datetime]
+) -> dict[int, dict[str, Any]]:
     """Fold new samples into each wearer's latest values: per metric, the newest reading wins, so a
-    late backlog never overwrites fresher values. Returns wearer id -> values of the rows written.
+    late backlog never overwrites fresher values (`newest_by_wearer`: each wearer's newest new
+    sample, the row's `recorded_at`). Returns wearer id -> values of the rows written.
 
     Each wearer's newest reading per metric is picked here; the merge with the stored row happens in
     the database, in one statement on PostgreSQL (rows are written in wearer order, so flushes
     running at once never wait on each other in a cycle)."""
     newest: dict[int, dict[str, dict[str, Any]]] = {}
-    recorded: dict[int, datetime] = {}
     for wearer_id in sorted(new_by_wearer):
         picked: dict[str, tuple[datetime, float | int]] = {}
         for sample in new_by_wearer[wearer_id]:
@@ -429,10 +434,9 @@ def latest_vitals_merge_many(new_by_wearer: dict[int, list[SampleInput]]) -> dic
             for name in METRICS
             if name in picked
         }
-        recorded[wearer_id] = max(s.recorded_at for s in new_by_wearer[wearer_id])
     if connection.vendor == "postgresql":
-        return _latest_vitals_merge_pg(newest, recorded)
-    return _latest_vitals_merge_orm(newest, recorded)
+        return _latest_vitals_merge_pg(newest, newest_by_wearer)
+    return _latest_vitals_merge_orm(newest, newest_by_wearer)
 
 
 def _latest_vitals_merge_pg(

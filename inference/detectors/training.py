@@ -46,10 +46,11 @@ class TrainingPlan:
     drift_days: int = 90
 
 
-def _windows(wearers: list[syn.SyntheticWearer], rng: np.random.Generator, keep_normal: float, keep_ambiguous: bool):
-    """Inputs, labels (multi-hot), a 'normal' flag, an 'ambiguous' flag (cycling on a watch without
-    motion: neither normal nor an anomaly) and a 'no motion reading' flag for windows of these
-    wearers. Ambiguous windows are kept only when `keep_ambiguous`."""
+def _windows(wearers: list[syn.SyntheticWearer], rng: np.random.Generator, keep_normal: float):
+    """Inputs, labels (multi-hot), a 'normal' flag, an 'ambiguous' flag and a 'no motion reading'
+    flag for windows of these wearers. Ambiguous windows (cycling on a watch without motion) carry no
+    anomaly label and are all kept: the model learns them as normal, but they are not 'normal' for
+    the thresholds of watches that report motion."""
     xs, ys, normal, ambiguous, no_motion = [], [], [], [], []
 
     def collect(j: int, rows: Rows, idx: np.ndarray, inputs: np.ndarray) -> None:
@@ -69,9 +70,7 @@ def _windows(wearers: list[syn.SyntheticWearer], rng: np.random.Generator, keep_
             unsure = w.ambiguous[minutes - w.series.start] & (label.sum(axis=1) == 0) & ~ignore
         is_normal = (label.sum(axis=1) == 0) & ~ignore & ~unsure
         benign = w.benign[minutes - w.series.start] if w.benign is not None else np.zeros(len(idx), dtype=bool)
-        keep = (label.sum(axis=1) > 0) | (is_normal & ((rng.random(len(idx)) < keep_normal) | benign))
-        if keep_ambiguous:
-            keep |= unsure
+        keep = (label.sum(axis=1) > 0) | (is_normal & ((rng.random(len(idx)) < keep_normal) | benign)) | unsure
         xs.append(inputs[keep])
         ys.append(label[keep])
         normal.append(is_normal[keep])
@@ -151,8 +150,8 @@ def train(plan: TrainingPlan, data_dir: Path, out: Path, log: Callable[[str], No
         for _ in range(plan.val_wearers)
     ]
     log("Cutting windows through the live pipeline (baselines learned online)...")
-    x, y, _, _, _ = _windows(train_w, rng, keep_normal=0.15, keep_ambiguous=True)
-    vx, vy, vnormal, vambiguous, vno_motion = _windows(val_w, rng, keep_normal=1.0, keep_ambiguous=True)
+    x, y, _, _, _ = _windows(train_w, rng, keep_normal=0.15)
+    vx, vy, vnormal, vambiguous, vno_motion = _windows(val_w, rng, keep_normal=1.0)
     log(f"  {len(x):,} training windows ({int(y.sum()):,} anomalous minutes), {len(vx):,} validation windows")
 
     net = PulseNet()
