@@ -1,7 +1,7 @@
 """Live detection: the streaming pipeline over freshly stored samples, batched across wearers.
 
-The Celery task on the `detection` queue calls `wearers_detect` after each ingest commit. Each
-wearer's detector state (baseline, alarms, the minute it got to) lives in WearerDetectorState; every
+The Celery task on the `detection` queue calls `wearers_detect_run` after an ingest commit that may
+complete a wearer's minute (vitals/detection_gate.py). Each wearer's detector state (baseline, alarms, the minute it got to) lives in WearerDetectorState; every
 minute is judged once, in order, and only once it is complete (a later sample has arrived), exactly
 as `pulsenet_detect` judges a CSV. One forward pass scores every window of the batch. Detections
 open or update episodes through the episodes service.
@@ -141,11 +141,6 @@ def _from_wall_clock(seconds: float, tz: zoneinfo.ZoneInfo) -> datetime:
 class DetectRun:
     found: int  # detections
     busy: list[int]  # wearers another run was judging: judge them again shortly
-
-
-def wearers_detect(*, wearer_ids: list[int]) -> int:
-    """`wearers_detect_run`, returning the number of detections."""
-    return wearers_detect_run(wearer_ids=wearer_ids).found
 
 
 def wearers_detect_run(*, wearer_ids: list[int]) -> DetectRun:

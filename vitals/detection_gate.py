@@ -1,7 +1,7 @@
 """Which stores are worth a detection run. Pure, thread-safe, one per process.
 
 Detection judges whole minutes: a wearer's minute is judged once a sample of a later minute exists
-(`inference.services.wearers_detect`). A watch sends a frame every few seconds, so most stores only
+(`inference.services.wearers_detect_run`). A watch sends a frame every few seconds, so most stores only
 add to the minute that is still filling, and a detection run for them would find nothing to do
 (a Celery message, a task, a few queries; under the closed-loop ingest benchmark the worker spent
 35-54 % of a core on such runs, on the same two cores as Daphne).

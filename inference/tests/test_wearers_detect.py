@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from episodes.models import Episode
 from inference.models import DetectionSettings, ModelVersion, WearerDetectorState
-from inference.services import pulsenet, wearers_detect
+from inference.services import pulsenet, wearers_detect_run
 from inference.tasks import wearers_detect as wearers_detect_task
 from vitals.services import samples_ingest
 from vitals.validation import ParsedBatch, SampleInput
@@ -43,8 +43,8 @@ def fresh_model():
 
 def test_sustained_desaturation_opens_one_episode(device):
     ingest(device, spo2=84)
-    assert wearers_detect(wearer_ids=[device.wearer_id]) == 1
-    assert wearers_detect(wearer_ids=[device.wearer_id]) == 0  # those minutes are judged already
+    assert wearers_detect_run(wearer_ids=[device.wearer_id]).found == 1
+    assert wearers_detect_run(wearer_ids=[device.wearer_id]).found == 0  # those minutes are judged already
     episode = Episode.objects.get(wearer=device.wearer)
     assert (episode.kind, episode.source, episode.severity) == ("desaturation", "rule", "critical")
     assert "84%" in episode.explanation
@@ -57,7 +57,7 @@ def test_a_run_while_the_newest_minute_is_still_filling_judges_nothing_and_loads
     device, django_assert_max_num_queries
 ):
     ingest(device, spo2=97)
-    wearers_detect(wearer_ids=[device.wearer_id])
+    wearers_detect_run(wearer_ids=[device.wearer_id])
     state = WearerDetectorState.objects.get(wearer=device.wearer)
     # More samples inside the minute being filled: no complete minute to judge, so the run stops
     # after locking the state row and one index query (it does not load the look-back window).
@@ -67,33 +67,33 @@ def test_a_run_while_the_newest_minute_is_still_filling_judges_nothing_and_loads
     ]
     samples_ingest(device=device, batch=ParsedBatch(samples=more, rejected=[], battery_pct=None))
     with django_assert_max_num_queries(5):
-        assert wearers_detect(wearer_ids=[device.wearer_id]) == 0
+        assert wearers_detect_run(wearer_ids=[device.wearer_id]).found == 0
     assert WearerDetectorState.objects.get(wearer=device.wearer).processed_until == minute
     # A sample in the next minute completes it: now it is judged.
     later = SampleInput(sequence=200, recorded_at=minute + timedelta(seconds=61), spo2=84.0)
     samples_ingest(device=device, batch=ParsedBatch(samples=[later], rejected=[], battery_pct=None))
-    wearers_detect(wearer_ids=[device.wearer_id])
+    wearers_detect_run(wearer_ids=[device.wearer_id])
     assert WearerDetectorState.objects.get(wearer=device.wearer).processed_until == minute + timedelta(minutes=1)
 
 
 def test_new_evidence_on_an_active_episode_does_not_open_another(device):
     ingest(device, spo2=84)
-    wearers_detect(wearer_ids=[device.wearer_id])
+    wearers_detect_run(wearer_ids=[device.wearer_id])
     WearerDetectorState.objects.filter(wearer=device.wearer).update(state={}, processed_until=None)  # re-judge
-    assert wearers_detect(wearer_ids=[device.wearer_id]) == 1
+    assert wearers_detect_run(wearer_ids=[device.wearer_id]).found == 1
     assert Episode.objects.filter(wearer=device.wearer).count() == 1
 
 
 def test_normal_vitals_open_nothing(device):
     ingest(device, spo2=97)
-    assert wearers_detect(wearer_ids=[device.wearer_id]) == 0
+    assert wearers_detect_run(wearer_ids=[device.wearer_id]).found == 0
     assert not Episode.objects.exists()
 
 
 def test_a_clinicians_thresholds_apply_to_that_wearer(device):
     DetectionSettings.objects.create(wearer=device.wearer, spo2_low=80.0)
     ingest(device, spo2=84)
-    assert wearers_detect(wearer_ids=[device.wearer_id]) == 0
+    assert wearers_detect_run(wearer_ids=[device.wearer_id]).found == 0
 
 
 def test_a_broken_checkpoint_falls_back_to_the_rule_floor(device, settings, tmp_path):
@@ -102,7 +102,7 @@ def test_a_broken_checkpoint_falls_back_to_the_rule_floor(device, settings, tmp_
     settings.PULSENET_CHECKPOINT_PATH = broken
     assert pulsenet(reload=True).model is None
     ingest(device, spo2=84)
-    assert wearers_detect(wearer_ids=[device.wearer_id]) == 1
+    assert wearers_detect_run(wearer_ids=[device.wearer_id]).found == 1
     assert Episode.objects.get().source == "rule"
     assert WearerDetectorState.objects.get().model_version is None
 
@@ -158,14 +158,14 @@ def test_a_new_wearers_first_partial_minute_is_remembered_so_later_runs_are_chea
         samples_ingest(device=device, batch=ParsedBatch(samples=samples, rejected=[], battery_pct=None))
 
     send(0, [5, 10])
-    assert wearers_detect(wearer_ids=[device.wearer_id]) == 0
+    assert wearers_detect_run(wearer_ids=[device.wearer_id]).found == 0
     state = WearerDetectorState.objects.get(wearer=device.wearer)
     assert state.processed_until == minute  # nothing judged yet: the first minute to judge
     send(10, [20, 30])
     with django_assert_max_num_queries(5):
-        wearers_detect(wearer_ids=[device.wearer_id])
+        wearers_detect_run(wearer_ids=[device.wearer_id])
     send(20, [65])  # the next minute begins: the first one is complete and judged
-    wearers_detect(wearer_ids=[device.wearer_id])
+    wearers_detect_run(wearer_ids=[device.wearer_id])
     assert WearerDetectorState.objects.get(wearer=device.wearer).processed_until == minute + timedelta(minutes=1)
 
 
