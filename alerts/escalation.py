@@ -349,7 +349,7 @@ def _acknowledged(escalation: Escalation, episode: Episode, now: datetime) -> st
 
 
 def _all_clear(episode: Episode, now: datetime) -> None:
-    """Tell everyone who was paged (over the channels that reached them) that it is over."""
+    """Tell everyone who was paged (over the channels that reached them, or may have) that it is over."""
     resolution = Episode.Resolution(episode.resolution).label if episode.resolution else "Resolved"
     text = f"All clear: {episode.wearer}'s {episode.get_kind_display().lower()} is over ({resolution.lower()})."
     seen: set[tuple[int | None, int | None]] = set()
@@ -362,9 +362,11 @@ def _all_clear(episode: Episode, now: datetime) -> None:
         reached = Alert.objects.filter(
             episode=episode, recipient_id=page.recipient_id, contact_id=page.contact_id
         ).values_list("deliveries__channel", "deliveries__address", "deliveries__state")
+        # A send still marked "sending" may have reached them (a worker killed between the provider
+        # accepting it and recording that): an all-clear too many is harmless, one too few is not.
         routes = sorted({
             (channel, address) for channel, address, state in reached
-            if channel and channel != "in_app" and state in ("sent", "delivered")
+            if channel and channel != "in_app" and state in ("sending", "sent", "delivered")
         })  # fmt: skip
         alert_send(
             episode=episode, purpose=Alert.Purpose.ALL_CLEAR, level=Alert.Level.INFO, message=text,

@@ -213,6 +213,25 @@ def test_recovery_before_anyone_acknowledged_resolves_and_sends_the_all_clear_to
     assert clears.count() == 2  # once
 
 
+def test_the_all_clear_also_goes_where_a_page_may_have_arrived_before_its_worker_died(
+    run, clock, wearer, device, caregiver, second, chain
+):
+    """A worker killed after the provider took the page's email but before recording it leaves the
+    delivery "sending": the caregiver may have read that page, so the all-clear goes there too."""
+    episode = open_tachy(run, wearer)
+    tick(run, clock, seconds=61)
+    tick(run, clock, seconds=5 * 60)
+    Delivery.objects.filter(alert__episode=episode, alert__recipient=caregiver, channel="email").update(
+        state=Delivery.State.SENDING,
+        lease_until=timezone.now() + timedelta(minutes=5),  # its lease still runs
+    )
+    mail.outbox.clear()
+    vitals(wearer, device, heart_rate=70, minutes=4)
+    with mock.patch("alerts.escalation.wearer_watch_send"):
+        assert tick(run, clock, seconds=10)["recovered"] == 1
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([caregiver.email, second.email])
+
+
 def test_no_recovery_is_judged_without_readings(run, clock, wearer, caregiver, chain):
     episode = open_tachy(run, wearer)
     tick(run, clock, seconds=61)
