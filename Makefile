@@ -58,7 +58,7 @@ bench-ingest: $(VENV)/.installed-dev
 # Red-flag latency under ingest load: anomalous sample -> first caregiver notification, with the
 # Procfile's processes (docs/benchmarks.md); about 5 minutes.
 bench-alerts: $(VENV)/.installed-dev
-	$(BIN)/python scripts/bench_alert_latency.py --watches 2000 --urgent-worker --probes 200 --duration 120
+	$(BIN)/python scripts/bench_alert_latency.py --watches 2000 --urgent-worker --probes 300 --duration 120
 
 # PulseNet: retrain the committed checkpoint (seeded, ~1 min) and rewrite docs/pulsenet.md.
 pulsenet-train: $(VENV)/.installed

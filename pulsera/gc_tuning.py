@@ -1,4 +1,5 @@
-"""Garbage-collector settings for the long-running socket processes (Daphne, the watch simulator).
+"""Garbage-collector settings for the long-running socket processes (Daphne, the watch simulator)
+and the Celery worker children (pulsera/celery.py).
 
 A Daphne process holding 2,000 watch sockets tracks some 600,000 objects. With CPython's default
 thresholds (700, 10, 10), the objects of frames in flight (alive for the ~50 ms until their flush

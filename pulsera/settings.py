@@ -339,7 +339,8 @@ PULSERA_INGEST_FLUSH_CONCURRENCY = env.int("PULSERA_INGEST_FLUSH_CONCURRENCY", d
 # Presence and the caregiver feed
 PULSERA_DEVICE_STALE_AFTER_SECONDS = env.int("PULSERA_DEVICE_STALE_AFTER_SECONDS", default=180)
 PULSERA_FEED_VITALS_INTERVAL_MS = env.int("PULSERA_FEED_VITALS_INTERVAL_MS", default=1000)
-# Garbage collector thresholds of socket processes (pulsera/gc_tuning.py); empty: Python's defaults.
+# Garbage collector thresholds of socket processes and Celery worker children (pulsera/gc_tuning.py);
+# empty: Python's defaults.
 PULSERA_GC_THRESHOLDS = tuple(int(v) for v in env.list("PULSERA_GC_THRESHOLDS", default=["50000", "20", "100"]))
 PULSERA_BENCH_ECHO = env.bool("PULSERA_BENCH_ECHO", default=False)  # benchmark only: /ws/bench/echo/
 PULSERA_INGEST_MAX_FUTURE_SECONDS = env.int("PULSERA_INGEST_MAX_FUTURE_SECONDS", default=300)

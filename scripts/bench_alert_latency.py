@@ -1,18 +1,23 @@
 #!/usr/bin/env python
-"""Red-flag latency: from the anomalous sample's arrival to the first caregiver notification, under
-the ingest benchmark's load.
+"""Alert latency under the ingest benchmark's load: from the anomalous sample's arrival to the first
+caregiver notification (red flags), and to the episode's check-in on the watch (routine detection).
 
     make bench-alerts            # or: .venv/bin/python scripts/bench_alert_latency.py [--watches 1000] ...
 
 Daphne + channels-redis + PostgreSQL + a Celery worker (celery and detection queues) + beat, as in
 production, on this machine. --watches simulated watches send a 5-sample frame every 5 s (the ingest
 benchmark's phase A cadence) while probe wearers, each with a caregiver listening on the live feed,
-raise red flags two ways:
+raise alarms three ways:
 
 - SOS: the watch sends an `sos` frame; clock stops when the caregiver's feed socket receives the page.
 - Critical desaturation: the watch uploads a frame whose samples complete two minutes of SpO2 80%
   (the rule floor's red flag); the clock runs through ingest, the detection task on the worker,
   the episode, the first escalation step and the feed.
+- Routine detection (issue 5's "sample stored to episode opened"): the watch uploads a frame whose
+  samples complete two minutes of SpO2 86% (the rule floor's 88%, not a red flag), so it takes the
+  routine path: the detection gate, the `detection` queue, the detection task, the episode. The clock
+  stops when the watch receives the episode's "are you OK?" check-in on its own socket, which is sent
+  after the episode is committed.
 
 The caregiver's notification measured is the in-app page on their live feed, which is written in the
 same transaction as the episode; the email/SMS/push sends that follow go through the delivery tasks
@@ -65,10 +70,27 @@ def probes_provision(count: int) -> tuple[list[dict], str, int]:
     return out, api_token_issue(user=caregiver).key, group.id
 
 
+STOPS = {"sos": "caregiver's feed", "desaturation": "caregiver's feed", "routine": "check-in on the watch"}
+
+
+def _minutes_of_spo2(spo2: int) -> dict:
+    """A samples frame completing two whole minutes (and starting a third) of SpO2 `spo2`."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    start = now - timedelta(minutes=3)
+    samples = [
+        {"sequence": s + 1, "timestamp": (start + timedelta(seconds=10 * s)).isoformat(),
+         "spo2": spo2, "heart_rate": 78, "steps": 0}
+        for s in range(int((now - start).total_seconds() // 10) + 1)
+    ]  # fmt: skip
+    return {"type": "samples", "id": 1, "samples": samples}
+
+
 async def probe(args: argparse.Namespace, ingest: str, feed_url: str, probes: list[dict], token: str) -> dict:
     from websockets.asyncio.client import connect
 
     arrived: dict[int, float] = {}
+    kinds = ("sos", "desaturation", "routine")
+    sent: dict[str, dict[int, float]] = {kind: {} for kind in kinds}
 
     async def listen() -> None:
         async with connect(feed_url, additional_headers={"Authorization": f"Bearer {token}"}, max_size=None) as feed:
@@ -77,36 +99,44 @@ async def probe(args: argparse.Namespace, ingest: str, feed_url: str, probes: li
                 if message.get("kind") == "alert.page":
                     arrived.setdefault(message["alert"]["wearer_id"], time.perf_counter())
 
+    async def raise_one(kind: str, p: dict) -> None:
+        async with connect(ingest, additional_headers={"Authorization": f"Device {p['token']}"}) as ws:
+            assert json.loads(await ws.recv())["type"] == "hello"
+            frame = {"type": "sos", "id": 1} if kind == "sos" else _minutes_of_spo2(80 if kind == "desaturation" else 86)
+            sent[kind][p["wearer_id"]] = time.perf_counter()
+            await ws.send(json.dumps(frame))
+            await asyncio.wait_for(ws.recv(), timeout=30)  # its ack / sos_ack
+            if kind != "routine":
+                return
+            deadline = time.perf_counter() + args.drain + 30
+            while (left := deadline - time.perf_counter()) > 0:  # the episode's check-in on this socket
+                try:
+                    message = json.loads(await asyncio.wait_for(ws.recv(), timeout=left))
+                except TimeoutError:
+                    return
+                if message.get("type") == "checkin":
+                    arrived.setdefault(p["wearer_id"], time.perf_counter())
+                    return
+
     listener = asyncio.create_task(listen())
+    started = time.perf_counter()
     await asyncio.sleep(args.warmup)
-    sent: dict[str, dict[int, float]] = {"sos": {}, "desaturation": {}}
-    half = len(probes) // 2
-    gap = args.duration / half
-    for i in range(half):
-        for kind, p in (("sos", probes[i]), ("desaturation", probes[half + i])):
-            async with connect(ingest, additional_headers={"Authorization": f"Device {p['token']}"}) as ws:
-                assert json.loads(await ws.recv())["type"] == "hello"
-                if kind == "sos":
-                    frame = {"type": "sos", "id": 1}
-                else:
-                    now = datetime.now(UTC).replace(microsecond=0)
-                    start = now - timedelta(minutes=3)
-                    samples = [
-                        {"sequence": s + 1, "timestamp": (start + timedelta(seconds=10 * s)).isoformat(),
-                         "spo2": 80, "heart_rate": 78, "steps": 0}
-                        for s in range(int((now - start).total_seconds() // 10) + 1)
-                    ]  # fmt: skip
-                    frame = {"type": "samples", "id": 1, "samples": samples}
-                sent[kind][p["wearer_id"]] = time.perf_counter()
-                await ws.send(json.dumps(frame))
-                await asyncio.wait_for(ws.recv(), timeout=30)  # its ack / sos_ack
+    third = len(probes) // len(kinds)
+    gap = args.duration / third
+    waiting = []
+    for i in range(third):
+        for k, kind in enumerate(kinds):
+            waiting.append(asyncio.create_task(raise_one(kind, probes[k * third + i])))
         await asyncio.sleep(gap)
     await asyncio.sleep(args.drain)
+    await asyncio.gather(*waiting, return_exceptions=True)
     listener.cancel()
     out = {}
     for kind, times in sent.items():
         latencies = [(arrived[w] - t) * 1000 for w, t in times.items() if w in arrived]
         out[kind] = {
+            "latencies_ms": sorted(round(v) for v in latencies),
+            "sent_at_s": [round(t - started, 1) for t in times.values()],
             "sent": len(times),
             "notified": len(latencies),
             "p50_ms": percentile(latencies, 0.5),
@@ -119,7 +149,7 @@ async def probe(args: argparse.Namespace, ingest: str, feed_url: str, probes: li
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--watches", type=int, default=1000, help="background watches (5-sample frame every 5 s)")
-    parser.add_argument("--probes", type=int, default=120, help="red flags raised (half SOS, half desaturation)")
+    parser.add_argument("--probes", type=int, default=120, help="probes raised (a third each: SOS, desaturation, routine detection)")
     parser.add_argument("--duration", type=float, default=90, help="seconds over which the probes are spread")
     parser.add_argument("--warmup", type=float, default=20, help="seconds of load before the first probe")
     parser.add_argument("--drain", type=float, default=15, help="seconds to wait for the last notifications")
@@ -144,7 +174,7 @@ def main() -> None:
         logs / "alerts-daphne.log",
     )  # fmt: skip
     worker = start(
-        [sys.executable, "-m", "celery", "-A", "pulsera", "worker", "-Q", "urgent,celery,detection", "--concurrency", "2", "-l", "warning"],
+        [sys.executable, "-m", "celery", "-A", "pulsera", "worker", "-Q", "urgent,celery,detection", "--concurrency", "2", "-l", os.environ.get("BENCH_WORKER_LOG", "warning")],
         logs / "alerts-worker.log",
     )  # fmt: skip
     urgent = None
@@ -164,7 +194,7 @@ def main() -> None:
                                   "date": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
     try:
         say(
-            f"Load: {args.watches} watches; {args.probes} red flags over {args.duration:.0f} s after {args.warmup:.0f} s..."
+            f"Load: {args.watches} watches; {args.probes} probes over {args.duration:.0f} s after {args.warmup:.0f} s..."
         )
 
         async def both() -> tuple[dict, dict]:
@@ -182,7 +212,7 @@ def main() -> None:
         say(f"   background: {load['frames_per_s']:.0f} frames/s, ack p50 {load['p50_ms']:.0f} ms, p99 {load['p99_ms']:.0f} ms,"
             f" reconnects {load['reconnects']}")  # fmt: skip
         for kind, row in measured.items():
-            say(f"   {kind}: {row['notified']}/{row['sent']} notified; sample arrival -> caregiver's feed"
+            say(f"   {kind}: {row['notified']}/{row['sent']} notified; sample arrival -> {STOPS[kind]}"
                 f" p50 {row['p50_ms']:.0f} ms, p99 {row['p99_ms']:.0f} ms, max {row['max_ms']:.0f} ms")  # fmt: skip
     finally:
         processes_stop([p for p in (daphne, worker, beat, urgent) if p is not None])

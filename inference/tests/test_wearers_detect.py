@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
@@ -204,3 +204,19 @@ def test_the_task_keeps_its_result_when_the_broker_refuses_the_second_run():
     ):
         assert wearers_detect_task.apply(args=[[7]]).get() == 1
     assert again.called
+
+
+def test_wall_clock_follows_the_wearers_utc_offset_across_a_dst_change():
+    import zoneinfo
+
+    import numpy as np
+
+    from inference.services import _wall_clock
+
+    tz = zoneinfo.ZoneInfo("Europe/Berlin")  # clocks went back 03:00 -> 02:00 local at 01:00 UTC, 2026-10-25
+    change = datetime(2026, 10, 25, 1, 0, tzinfo=UTC).timestamp()
+    epoch = np.array([change - 90, change - 30.5, change, change + 59.9, change + 3600])
+    expected = [t + datetime.fromtimestamp(t, tz).utcoffset().total_seconds() for t in epoch]
+    assert _wall_clock(epoch, tz).tolist() == expected
+    assert expected[1] - expected[2] == 3600 - 30.5  # the hour repeats on the wall clock
+    assert _wall_clock(np.zeros(0), tz).size == 0
