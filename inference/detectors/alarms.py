@@ -4,6 +4,11 @@ Per kind, a detection fires at the first minute its trigger holds while the kind
 stays quiet until REARM_MINUTES pass without anything 'hot' (a trigger, or a model score above half
 its threshold). A model trigger needs its score over the threshold in two consecutive minutes, or
 once well above it; rule and baseline triggers carry their own sustained windows.
+
+Drift is judged once a day, on the night just finished: it is reported when its evidence has held
+DRIFT_NIGHTS nights in a row (one restless night is not an illness), then stays quiet until the
+evidence has been quiet for DRIFT_QUIET_DAYS days (a new rise is a new drift) or DRIFT_REARM_DAYS
+have passed (a drift that never settles is reported again).
 """
 
 from __future__ import annotations
@@ -14,6 +19,10 @@ import numpy as np
 
 REARM_MINUTES = 30
 RUN_GAP_MINUTES = 2  # hot minutes closer than this belong to one run (its start is the onset)
+DRIFT_NIGHTS = 2
+DRIFT_QUIET_DAYS = 2
+DRIFT_REARM_DAYS = 10
+NEVER = -(10**6)
 
 
 @dataclass
@@ -60,3 +69,33 @@ def fire(minutes: np.ndarray, trigger: np.ndarray, hot: np.ndarray, state: Alarm
             fired.append((t, state.run_start))
             state.armed = False
     return fired
+
+
+@dataclass
+class DriftAlarm:
+    armed: bool = True
+    last_fired: int = NEVER  # days
+    last_hot: int = NEVER  # last day the evidence was past the threshold
+    nights: int = 0  # nights in a row it was, up to last_hot
+
+    def to_list(self) -> list[int]:
+        return [int(self.armed), self.last_fired, self.last_hot, self.nights]
+
+    @classmethod
+    def from_list(cls, data: list[int]) -> DriftAlarm:
+        return cls(bool(data[0]), int(data[1]), int(data[2]), int(data[3]))
+
+
+def drift_fire(alarm: DriftAlarm, day: int, *, over: bool, sustained: bool = False) -> bool:
+    """Whether the drift evidence of `day` is reported; updates alarm. `over`: past its threshold;
+    `sustained`: evidence that already spans nights (a CuSum), which need not be seen twice."""
+    if not alarm.armed and (day - alarm.last_hot > DRIFT_QUIET_DAYS or day - alarm.last_fired >= DRIFT_REARM_DAYS):
+        alarm.armed = True
+    if not over:
+        return False
+    alarm.nights = alarm.nights + 1 if alarm.last_hot == day - 1 else 1
+    alarm.last_hot = day
+    if alarm.armed and (sustained or alarm.nights >= DRIFT_NIGHTS):
+        alarm.armed, alarm.last_fired = False, day
+        return True
+    return False

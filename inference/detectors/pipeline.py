@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .alarms import AlarmState, fire, model_triggers
+from .alarms import AlarmState, DriftAlarm, drift_fire, fire, model_triggers
 from .baseline import Baseline
 from .features import Rows, drift_features, explain, gate_scores, minute_rows, windows
 from .personal import baseline_triggers
@@ -28,7 +28,6 @@ from .schema import ACUTE_KINDS, DRIFT, LOOKBACK_MINUTES, TACHYCARDIA_WITHOUT_MO
 from .series import MinuteSeries
 
 DEFAULT_THRESHOLD = 0.5
-DRIFT_REARM_DAYS = 10
 CUSUM_K, CUSUM_H = 0.5, 5.0
 
 
@@ -50,7 +49,7 @@ class WearerState:
     next_minute: int | None = None
     alarms: dict[str, AlarmState] = field(default_factory=dict)
     cusum: float = 0.0
-    last_drift_day: int = -(10**6)
+    drift: DriftAlarm = field(default_factory=DriftAlarm)
 
     def alarm(self, kind: str) -> AlarmState:
         return self.alarms.setdefault(kind, AlarmState())
@@ -61,7 +60,7 @@ class WearerState:
             "next_minute": self.next_minute,
             "alarms": {k: a.to_list() for k, a in self.alarms.items()},
             "cusum": self.cusum,
-            "last_drift_day": self.last_drift_day,
+            "drift": self.drift.to_list(),
         }
 
     @classmethod
@@ -73,8 +72,14 @@ class WearerState:
             next_minute=data["next_minute"],
             alarms={k: AlarmState.from_list(v) for k, v in data["alarms"].items()},
             cusum=float(data["cusum"]),
-            last_drift_day=int(data["last_drift_day"]),
+            drift=DriftAlarm.from_list(data["drift"]) if "drift" in data else _drift_from_an_older_state(data),
         )
+
+
+def _drift_from_an_older_state(data: dict[str, Any]) -> DriftAlarm:
+    """States saved before the drift alarm had nights and quiet days kept only the day it last fired."""
+    last = int(data["last_drift_day"])
+    return DriftAlarm(armed=False, last_fired=last, last_hot=last)
 
 
 @dataclass
@@ -182,17 +187,17 @@ class Detector:
         detected_at = float(ts) if np.isfinite(ts) else minute * 60.0
         rhr_z = feats.reshape(-1, 6)[:, 0]
         fired = None
+        cusum_fired = False  # the CuSum sums nights by itself: no need to see it twice
         if self.config.use_baselines:
             state.cusum = max(0.0, state.cusum + float(rhr_z[-1]) - CUSUM_K)
             if state.cusum >= CUSUM_H:
-                fired, state.cusum = ("baseline", min(1.0, state.cusum / (2 * CUSUM_H))), 0.0
+                fired, state.cusum, cusum_fired = ("baseline", min(1.0, state.cusum / (2 * CUSUM_H))), 0.0, True
         if self.model is not None:
             score = float(self.model.score_drift(feats[None, :])[0])
             if score >= self.threshold(DRIFT):
                 fired = ("model", score)
-        if fired is None or day - state.last_drift_day < DRIFT_REARM_DAYS:
+        if not drift_fire(state.drift, day, over=fired is not None, sustained=cusum_fired) or fired is None:
             return []
-        state.last_drift_day = day
         rising = [k for k, z in enumerate(rhr_z) if z >= 1.0]
         onset_day = day - (len(rhr_z) - 1) + (rising[0] if rising else len(rhr_z) - 1)
         rhr = next(r[1] for r in reversed(baseline.history) if r[0] == day)

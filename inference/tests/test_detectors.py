@@ -204,3 +204,34 @@ def test_only_cycling_on_a_watch_without_motion_is_ambiguous():
             steps = np.nan_to_num(w.series.values["steps"], nan=0.0)
             assert (steps[w.ambiguous] == 0).mean() > 0.9  # cycling and its recovery, not walking
     assert any(w.ambiguous.any() for w in wearers)
+
+
+def test_a_drift_is_reported_after_two_nights_then_again_only_after_quiet_days_or_ten_days():
+    from inference.detectors.alarms import DriftAlarm, drift_fire
+
+    def nights(alarm: DriftAlarm, over_by_day: dict[int, bool]) -> list[int]:
+        return [day for day, over in sorted(over_by_day.items()) if drift_fire(alarm, day, over=over)]
+
+    # one restless night is not a drift; two in a row are
+    assert nights(DriftAlarm(), {1: True, 2: False, 3: True, 4: True, 5: True}) == [4]
+    # a night without evidence in between breaks the run; so does a missing night
+    assert nights(DriftAlarm(), {1: True, 3: True, 4: True}) == [4]
+    # quiet for two days after a report: a new rise is a new drift
+    assert nights(DriftAlarm(), {1: True, 2: True, 3: False, 4: False, 5: True, 6: True}) == [2, 6]
+    # one quiet day is not enough: the same drift wobbling
+    assert nights(DriftAlarm(), {1: True, 2: True, 3: False, 4: True, 5: True}) == [2]
+    # a drift that never settles is reported again after ten days
+    assert nights(DriftAlarm(), dict.fromkeys(range(1, 25), True)) == [2, 12, 22]
+    # a CuSum's evidence already spans nights: one is enough
+    alarm = DriftAlarm()
+    assert drift_fire(alarm, 1, over=True, sustained=True)
+
+
+def test_detector_state_round_trips_and_reads_states_saved_before_the_drift_alarm(model):
+    state = WearerState()
+    detect(Detector(model), wearer(18, days=2).series, state)
+    assert WearerState.from_dict(state.to_dict()).to_dict() == state.to_dict()
+    old = {**state.to_dict(), "last_drift_day": 19_000}
+    del old["drift"]
+    restored = WearerState.from_dict(old).drift
+    assert (restored.armed, restored.last_fired, restored.last_hot) == (False, 19_000, 19_000)
