@@ -325,6 +325,9 @@ PULSERA_DETECTION_ON_INGEST = env.bool("PULSERA_DETECTION_ON_INGEST", default=Tr
 # A wearer's routine detection run is enqueued when a store may complete a minute, or at least this
 # often while samples flow (vitals/detection_gate.py).
 PULSERA_DETECTION_REQUEUE_SECONDS = env.float("PULSERA_DETECTION_REQUEUE_SECONDS", default=60)
+# Wearers with readings that deserve a prompt look (vitals.services.attention_range) are judged on the
+# `urgent` queue, past the routine backlog.
+PULSERA_DETECTION_TRIAGE = env.bool("PULSERA_DETECTION_TRIAGE", default=True)
 PULSERA_INGEST_MAX_SAMPLES = env.int("PULSERA_INGEST_MAX_SAMPLES", default=500)
 # The watch socket (docs/protocol.md)
 PULSERA_WS_MAX_FRAME_BYTES = env.int("PULSERA_WS_MAX_FRAME_BYTES", default=262_144)

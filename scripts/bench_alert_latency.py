@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Alert latency under the ingest benchmark's load: from the anomalous sample's arrival to the first
-caregiver notification (red flags), and to the episode's check-in on the watch (routine detection).
+caregiver notification (red flags), and to the episode's check-in on the watch (a detected episode).
 
     make bench-alerts            # or: .venv/bin/python scripts/bench_alert_latency.py [--watches 1000] ...
 
@@ -13,11 +13,13 @@ raise alarms three ways:
 - Critical desaturation: the watch uploads a frame whose samples complete two minutes of SpO2 80%
   (the rule floor's red flag); the clock runs through ingest, the detection task on the worker,
   the episode, the first escalation step and the feed.
-- Routine detection (issue 5's "sample stored to episode opened"): the watch uploads a frame whose
-  samples complete two minutes of SpO2 86% (the rule floor's 88%, not a red flag), so it takes the
-  routine path: the detection gate, the `detection` queue, the detection task, the episode. The clock
-  stops when the watch receives the episode's "are you OK?" check-in on its own socket, which is sent
-  after the episode is committed.
+- Detected episode (issue 5's "sample stored to episode opened"): the watch uploads a frame whose
+  samples complete two minutes of SpO2 86% (the rule floor's 88%, not a red flag), so it goes through
+  the detection gate to a detection run, which opens the episode and asks the wearer. The clock stops
+  when the watch receives the episode's "are you OK?" check-in on its own socket, sent once the
+  episode is committed. With triage on (PULSERA_DETECTION_TRIAGE, the default) the run goes on the
+  `urgent` queue (SpO2 below 92 %); with PULSERA_DETECTION_TRIAGE=false in the environment it waits
+  its turn on `detection` behind every wearer's routine minute.
 
 The caregiver's notification measured is the in-app page on their live feed, which is written in the
 same transaction as the episode; the email/SMS/push sends that follow go through the delivery tasks
@@ -70,7 +72,7 @@ def probes_provision(count: int) -> tuple[list[dict], str, int]:
     return out, api_token_issue(user=caregiver).key, group.id
 
 
-STOPS = {"sos": "caregiver's feed", "desaturation": "caregiver's feed", "routine": "check-in on the watch"}
+STOPS = {"sos": "caregiver's feed", "desaturation": "caregiver's feed", "episode": "check-in on the watch"}
 
 
 def _minutes_of_spo2(spo2: int) -> dict:
@@ -89,7 +91,7 @@ async def probe(args: argparse.Namespace, ingest: str, feed_url: str, probes: li
     from websockets.asyncio.client import connect
 
     arrived: dict[int, float] = {}
-    kinds = ("sos", "desaturation", "routine")
+    kinds = ("sos", "desaturation", "episode")
     sent: dict[str, dict[int, float]] = {kind: {} for kind in kinds}
 
     async def listen() -> None:
@@ -102,11 +104,13 @@ async def probe(args: argparse.Namespace, ingest: str, feed_url: str, probes: li
     async def raise_one(kind: str, p: dict) -> None:
         async with connect(ingest, additional_headers={"Authorization": f"Device {p['token']}"}) as ws:
             assert json.loads(await ws.recv())["type"] == "hello"
-            frame = {"type": "sos", "id": 1} if kind == "sos" else _minutes_of_spo2(80 if kind == "desaturation" else 86)
+            frame = (
+                {"type": "sos", "id": 1} if kind == "sos" else _minutes_of_spo2(80 if kind == "desaturation" else 86)
+            )
             sent[kind][p["wearer_id"]] = time.perf_counter()
             await ws.send(json.dumps(frame))
             await asyncio.wait_for(ws.recv(), timeout=30)  # its ack / sos_ack
-            if kind != "routine":
+            if kind != "episode":
                 return
             deadline = time.perf_counter() + args.drain + 30
             while (left := deadline - time.perf_counter()) > 0:  # the episode's check-in on this socket
@@ -149,7 +153,12 @@ async def probe(args: argparse.Namespace, ingest: str, feed_url: str, probes: li
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--watches", type=int, default=1000, help="background watches (5-sample frame every 5 s)")
-    parser.add_argument("--probes", type=int, default=120, help="probes raised (a third each: SOS, desaturation, routine detection)")
+    parser.add_argument(
+        "--probes",
+        type=int,
+        default=120,
+        help="probes raised (a third each: SOS, critical desaturation, detected episode)",
+    )
     parser.add_argument("--duration", type=float, default=90, help="seconds over which the probes are spread")
     parser.add_argument("--warmup", type=float, default=20, help="seconds of load before the first probe")
     parser.add_argument("--drain", type=float, default=15, help="seconds to wait for the last notifications")
@@ -191,6 +200,7 @@ def main() -> None:
     feed = f"ws://127.0.0.1:{port}/ws/v1/groups/{group_id}/live/"
     results: dict[str, object] = {"machine": f"{os.cpu_count()} cores", "watches": args.watches,
                                   "urgent_worker": args.urgent_worker,
+                                  "triage": os.environ.get("PULSERA_DETECTION_TRIAGE", "true"),
                                   "date": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
     try:
         say(

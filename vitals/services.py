@@ -17,7 +17,13 @@ from django.utils import timezone
 
 from accounts.models import User
 from groups.selectors import group_ids_of_wearer
-from inference.detectors.schema import CRITICAL_HEART_RATE_BELOW, CRITICAL_SPO2_BELOW  # pure constants
+from inference.detectors.schema import (  # pure constants
+    ATTENTION_HEART_RATE_ABOVE,
+    ATTENTION_HEART_RATE_BELOW,
+    ATTENTION_SPO2_BELOW,
+    CRITICAL_HEART_RATE_BELOW,
+    CRITICAL_SPO2_BELOW,
+)
 from pulsera.realtime import broadcast_on_commit, group_feed_name, socket_send_on_commit
 
 from .detection_gate import DetectionGate
@@ -234,7 +240,8 @@ def samples_store(frames: list[tuple[Device, ParsedBatch]]) -> StoreOutcome:
         _devices_touch(frames, now=now, newest_by_device=newest_by_device)
         if new_by_wearer:
             urgent = [w for w in sorted(new_by_wearer) if any(red_flag_range(s) for s in new_by_wearer[w])]
-            transaction.on_commit(lambda: samples_stored_notify(newest_by_wearer, urgent=urgent))
+            attention = [w for w in sorted(new_by_wearer) if any(attention_range(s) for s in new_by_wearer[w])]
+            transaction.on_commit(lambda: samples_stored_notify(newest_by_wearer, urgent=urgent, attention=attention))
     return StoreOutcome(results=results, latest=latest, wearer_ids=sorted(new_by_wearer))
 
 
@@ -381,12 +388,29 @@ def red_flag_range(sample: SampleInput) -> bool:
     )
 
 
-def samples_stored_notify(newest_by_wearer: dict[int, datetime], *, urgent: list[int] | None = None) -> None:
+def attention_range(sample: SampleInput) -> bool:
+    """A reading that deserves a prompt look though it is no red flag (SpO2 below 92 %, heart rate
+    below 45, or above 120 with no steps): when the gate lets its wearer's run go, the run goes on the
+    `urgent` queue instead of waiting behind every wearer's routine minute (at each minute's turn,
+    the routine queue holds a run for nearly every wearer)."""
+    hr, spo2 = sample.heart_rate, sample.spo2
+    return (
+        (spo2 is not None and spo2 < ATTENTION_SPO2_BELOW)
+        or (hr is not None and hr < ATTENTION_HEART_RATE_BELOW)
+        or (hr is not None and hr > ATTENTION_HEART_RATE_ABOVE and not sample.steps)
+    )
+
+
+def samples_stored_notify(
+    newest_by_wearer: dict[int, datetime], *, urgent: list[int] | None = None, attention: list[int] | None = None
+) -> None:
     """After commit: tell detection which wearers have new samples (`newest_by_wearer`: each one's
-    newest sample just stored). One task per store, never per sample; wearers with red-flag-range
-    readings always, in a task of their own on the `urgent` queue; the others only when the gate
-    says their samples may complete a minute (vitals/detection_gate.py). A broker outage must not
-    fail ingest: the samples are stored; detection catches up on the next store for that wearer."""
+    newest sample just stored). One task per store and queue, never per sample; wearers with
+    red-flag-range readings always, in a task of their own on the `urgent` queue; the others only
+    when the gate says their samples may complete a minute (vitals/detection_gate.py): on the
+    `urgent` queue too for wearers with `attention` readings (PULSERA_DETECTION_TRIAGE), on
+    `detection` for the rest. A broker outage must not fail ingest: the samples are stored;
+    detection catches up on the next store for that wearer."""
     from inference.tasks import wearers_detect as wearers_detect_task
 
     if not settings.PULSERA_DETECTION_ON_INGEST:
@@ -394,12 +418,16 @@ def samples_stored_notify(newest_by_wearer: dict[int, datetime], *, urgent: list
     urgent = urgent or []
     urgent_set = set(urgent)
     now = time.monotonic()
-    routine = detection_gate.due(
+    due = detection_gate.due(
         {w: t for w, t in newest_by_wearer.items() if w not in urgent_set},
         now=now,
         requeue_seconds=settings.PULSERA_DETECTION_REQUEUE_SECONDS,
     )
-    for queue, ids in (("urgent", urgent), ("detection", routine)):
+    prompt = set(attention or []) if settings.PULSERA_DETECTION_TRIAGE else set()
+    if prompt:
+        urgent = urgent + [w for w in due if w in prompt]
+        due = [w for w in due if w not in prompt]
+    for queue, ids in (("urgent", urgent), ("detection", due)):
         if not ids:
             continue
         try:

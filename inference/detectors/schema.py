@@ -25,6 +25,13 @@ PLAUSIBLE = {
 # Used by the rule floor's severity and by ingest, which fast-tracks such readings to detection.
 CRITICAL_SPO2_BELOW = 85.0
 CRITICAL_HEART_RATE_BELOW = 35.0
+# Readings past these (heart rate high only with no steps) deserve a prompt look: ingest has the
+# wearer judged on the `urgent` queue, past the routine backlog, when such a minute completes. Wider
+# than the rule floor's defaults (88 %, 150 at rest, 40) so a clinician's own limits and the model's
+# detections at these levels are judged promptly too.
+ATTENTION_SPO2_BELOW = 92.0
+ATTENTION_HEART_RATE_ABOVE = 120.0
+ATTENTION_HEART_RATE_BELOW = 45.0
 
 ACUTE_KINDS = ("tachycardia", "bradycardia", "hr_spike", "hrv_collapse", "desaturation")
 DRIFT = "drift"

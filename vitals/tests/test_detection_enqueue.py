@@ -13,9 +13,9 @@ from vitals.services import samples_ingest
 from vitals.validation import ParsedBatch, SampleInput
 
 
-def store(device, **vitals):
-    now = timezone.now()
-    sample = SampleInput(sequence=1, recorded_at=now - timedelta(seconds=5), **vitals)
+def store(device, sequence=1, at=None, **vitals):
+    at = at or timezone.now() - timedelta(seconds=5)
+    sample = SampleInput(sequence=sequence, recorded_at=at, **vitals)
     samples_ingest(device=device, batch=ParsedBatch(samples=[sample], rejected=[], battery_pct=None))
 
 
@@ -29,6 +29,44 @@ def test_red_flag_readings_are_judged_on_the_urgent_queue(db, settings, django_c
             store(normal, spo2=97.0, heart_rate=70.0)
     calls = [(c.kwargs["queue"], c.kwargs["args"]) for c in enqueue.call_args_list]
     assert calls == [("urgent", [[low.wearer_id]]), ("detection", [[normal.wearer_id]])]
+
+
+@pytest.mark.parametrize(
+    ("vitals", "queue"),
+    [
+        ({"spo2": 90.0}, "urgent"),  # below 92 %: worth a prompt look, though no red flag
+        ({"heart_rate": 130.0, "steps": 0}, "urgent"),  # high at rest
+        ({"heart_rate": 42.0}, "urgent"),
+        ({"heart_rate": 130.0, "steps": 25}, "detection"),  # walking briskly
+        ({"spo2": 95.0, "heart_rate": 110.0}, "detection"),
+    ],
+)
+def test_readings_worth_a_prompt_look_skip_the_routine_queue(
+    db, settings, django_capture_on_commit_callbacks, vitals, queue
+):
+    settings.PULSERA_DETECTION_ON_INGEST = True
+    device = DeviceFactory()
+    with mock.patch("inference.tasks.wearers_detect.apply_async") as enqueue:
+        with django_capture_on_commit_callbacks(execute=True):
+            store(device, **vitals)
+    assert [(c.kwargs["queue"], c.kwargs["args"]) for c in enqueue.call_args_list] == [(queue, [[device.wearer_id]])]
+
+
+def test_triage_can_be_turned_off_and_still_respects_the_gate(db, settings, django_capture_on_commit_callbacks):
+    settings.PULSERA_DETECTION_ON_INGEST = True
+    settings.PULSERA_DETECTION_TRIAGE = False
+    device, at = DeviceFactory(), timezone.now().replace(second=10) - timedelta(minutes=1)
+    with mock.patch("inference.tasks.wearers_detect.apply_async") as enqueue:
+        with django_capture_on_commit_callbacks(execute=True):
+            store(device, at=at, spo2=90.0)
+    assert [(c.kwargs["queue"], c.kwargs["args"]) for c in enqueue.call_args_list] == [
+        ("detection", [[device.wearer_id]])
+    ]
+    settings.PULSERA_DETECTION_TRIAGE = True
+    with mock.patch("inference.tasks.wearers_detect.apply_async") as enqueue:
+        with django_capture_on_commit_callbacks(execute=True):
+            store(device, sequence=2, at=at + timedelta(seconds=20), spo2=90.0)  # the same minute again: the gate holds it, on either queue
+    assert enqueue.call_count == 0
 
 
 @pytest.mark.django_db(transaction=True)
