@@ -46,9 +46,11 @@ def test_readings_worth_a_prompt_look_skip_the_routine_queue(
 ):
     settings.PULSERA_DETECTION_ON_INGEST = True
     device = DeviceFactory()
-    with mock.patch("inference.tasks.wearers_detect.apply_async") as enqueue:
-        with django_capture_on_commit_callbacks(execute=True):
-            store(device, **vitals)
+    with (
+        mock.patch("inference.tasks.wearers_detect.apply_async") as enqueue,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        store(device, **vitals)
     assert [(c.kwargs["queue"], c.kwargs["args"]) for c in enqueue.call_args_list] == [(queue, [[device.wearer_id]])]
 
 
@@ -56,16 +58,20 @@ def test_triage_can_be_turned_off_and_still_respects_the_gate(db, settings, djan
     settings.PULSERA_DETECTION_ON_INGEST = True
     settings.PULSERA_DETECTION_TRIAGE = False
     device, at = DeviceFactory(), timezone.now().replace(second=10) - timedelta(minutes=1)
-    with mock.patch("inference.tasks.wearers_detect.apply_async") as enqueue:
-        with django_capture_on_commit_callbacks(execute=True):
-            store(device, at=at, spo2=90.0)
+    with (
+        mock.patch("inference.tasks.wearers_detect.apply_async") as enqueue,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        store(device, at=at, spo2=90.0)
     assert [(c.kwargs["queue"], c.kwargs["args"]) for c in enqueue.call_args_list] == [
         ("detection", [[device.wearer_id]])
     ]
     settings.PULSERA_DETECTION_TRIAGE = True
-    with mock.patch("inference.tasks.wearers_detect.apply_async") as enqueue:
-        with django_capture_on_commit_callbacks(execute=True):
-            store(device, sequence=2, at=at + timedelta(seconds=20), spo2=90.0)  # the same minute again: the gate holds it, on either queue
+    with (
+        mock.patch("inference.tasks.wearers_detect.apply_async") as enqueue,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        store(device, sequence=2, at=at + timedelta(seconds=20), spo2=90.0)  # same minute: the gate holds it
     assert enqueue.call_count == 0
 
 
