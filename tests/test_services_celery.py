@@ -108,3 +108,33 @@ def test_a_wearer_another_run_holds_is_judged_again_by_a_real_worker(on_postgres
         output = worker.communicate(timeout=30)[0].decode(errors="replace")
     assert Episode.objects.get(wearer=low.wearer).kind == "desaturation"
     assert output.count("inference.tasks.wearers_detect") >= 2, output[-2000:]
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_triage_takes_a_worrying_reading_past_the_routine_queue_to_a_real_urgent_worker(
+    on_postgres, real_redis_url, settings
+):
+    """SpO2 86 % is no red flag (85 %) but worth a prompt look (< 92 %): ingest puts the wearer's run on
+    `urgent`, and a worker serving only `urgent` opens the episode. Without triage the run would wait
+    on `detection`, which this worker does not serve."""
+    import time
+
+    from episodes.models import Episode
+    from inference.tests.test_wearers_detect import ingest
+    from tests.factories import DeviceFactory
+
+    settings.PULSERA_DETECTION_ON_INGEST = True
+    device = DeviceFactory()
+    worker = start_worker("urgent", real_redis_url, "-P", "solo")
+    try:
+        ingest(device, spo2=86)  # after commit: the detection gate, triage, the broker
+        deadline = time.monotonic() + 60
+        while not Episode.objects.filter(wearer=device.wearer).exists() and time.monotonic() < deadline:
+            time.sleep(0.5)
+    finally:
+        worker.terminate()
+        output = worker.communicate(timeout=30)[0].decode(errors="replace")
+    episode = Episode.objects.get(wearer=device.wearer)
+    assert (episode.kind, episode.severity) == ("desaturation", "high"), episode.explanation
+    assert "inference.tasks.wearers_detect" in output
