@@ -221,7 +221,7 @@ def wearers_detect_run(*, wearer_ids: list[int]) -> DetectRun:
 def _states_save(rows: list[WearerDetectorState]) -> None:
     """Write the rows' state, model version, processed_until and updated_at: one prepared UPDATE run
     for every row (psycopg 3 pipelines them). `bulk_update` builds a CASE per column and row, which
-    cost more than the detection itself (~3 ms a wearer)."""
+    cost more than the detection itself (2-3 ms a wearer)."""
     if not rows:
         return
     fields = [

@@ -239,8 +239,13 @@ def samples_store(frames: list[tuple[Device, ParsedBatch]]) -> StoreOutcome:
         latest = latest_vitals_merge_many(new_by_wearer, newest_by_wearer) if new_by_wearer else {}
         _devices_touch(frames, now=now, newest_by_device=newest_by_device)
         if new_by_wearer:
-            urgent = [w for w in sorted(new_by_wearer) if any(red_flag_range(s) for s in new_by_wearer[w])]
-            attention = [w for w in sorted(new_by_wearer) if any(attention_range(s) for s in new_by_wearer[w])]
+            urgent, attention = [], []
+            triage = settings.PULSERA_DETECTION_TRIAGE
+            for wearer_id in sorted(new_by_wearer):
+                if any(red_flag_range(s) for s in new_by_wearer[wearer_id]):
+                    urgent.append(wearer_id)
+                elif triage and any(attention_range(s) for s in new_by_wearer[wearer_id]):
+                    attention.append(wearer_id)
             transaction.on_commit(lambda: samples_stored_notify(newest_by_wearer, urgent=urgent, attention=attention))
     return StoreOutcome(results=results, latest=latest, wearer_ids=sorted(new_by_wearer))
 
@@ -408,8 +413,8 @@ def samples_stored_notify(
     newest sample just stored). One task per store and queue, never per sample; wearers with
     red-flag-range readings always, in a task of their own on the `urgent` queue; the others only
     when the gate says their samples may complete a minute (vitals/detection_gate.py): on the
-    `urgent` queue too for wearers with `attention` readings (PULSERA_DETECTION_TRIAGE), on
-    `detection` for the rest. A broker outage must not fail ingest: the samples are stored;
+    `urgent` queue too for `attention` wearers (readings worth a prompt look, when
+    PULSERA_DETECTION_TRIAGE is on), on `detection` for the rest. A broker outage must not fail ingest: the samples are stored;
     detection catches up on the next store for that wearer."""
     from inference.tasks import wearers_detect as wearers_detect_task
 
@@ -423,7 +428,7 @@ def samples_stored_notify(
         now=now,
         requeue_seconds=settings.PULSERA_DETECTION_REQUEUE_SECONDS,
     )
-    prompt = set(attention or []) if settings.PULSERA_DETECTION_TRIAGE else set()
+    prompt = set(attention or [])
     if prompt:
         urgent = urgent + [w for w in due if w in prompt]
         due = [w for w in due if w not in prompt]
