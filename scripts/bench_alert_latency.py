@@ -24,7 +24,9 @@ raise alarms three ways:
 The caregiver's notification measured is the in-app page on their live feed, which is written in the
 same transaction as the episode; the email/SMS/push sends that follow go through the delivery tasks
 and providers and are not part of this figure. Needs PostgreSQL and Redis on 127.0.0.1 (database
-`pulsera_bench` is recreated; Redis db 14 flushed). Results: var/bench/alert_latency.json.
+`pulsera_bench` is recreated; Redis db 14 flushed). Results: var/bench/alert_latency.json (with every
+probe's latency). BENCH_WORKER_LOG=info in the environment logs each task the main worker runs and
+its duration (var/bench/alerts-worker.log), which is how the detection bursts were found.
 """
 
 from __future__ import annotations
