@@ -124,6 +124,13 @@ def pages(episode_id: int) -> list[str]:
 
 
 @database_sync_to_async
+def email_sent_to(episode_id: int, email: str) -> bool:
+    return Delivery.objects.filter(
+        alert__episode_id=episode_id, alert__recipient__email=email, channel="email", state="sent"
+    ).exists()
+
+
+@database_sync_to_async
 def the_episode() -> Episode | None:
     return Episode.objects.filter(kind="desaturation").first()
 
@@ -151,6 +158,10 @@ async def escalation_story(stack: LiveStack, people: dict, *, crash_worker: bool
         assert await pages(episode_id) == [first.email]
         await until(lambda: asyncio.sleep(0, bool(feeds[0].alerts("page"))), 10, "caregiver 1's feed")
         await until(lambda: asyncio.sleep(0, len(mails(stack.mail_dir)) >= 1), 15, "caregiver 1's email")
+        # ... and its receipt recorded: the kill below lands in the wait, as intended. A kill between
+        # the provider taking an email and the row saying `sent` is the one window where a message can
+        # go out twice, after the lease (docs/escalation.md); the all-clear unit tests cover that row.
+        await until(lambda: email_sent_to(episode_id, first.email), 15, "caregiver 1's email receipt")
         if crash_worker:
             stack.worker.kill()  # mid-escalation: caregiver 1 paged, the 8-"minute" wait running
             await asyncio.sleep(3)
