@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +30,21 @@ def start_worker(queue: str, redis_url: str, *pool: str) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )  # fmt: skip
+
+
+def episode_wait(wearer, timeout: float = 60) -> None:
+    """Until the wearer has an episode (a worker process opens it) or `timeout` seconds pass."""
+    from episodes.models import Episode
+
+    deadline = time.monotonic() + timeout
+    while not Episode.objects.filter(wearer=wearer).exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
+def worker_stop(worker: subprocess.Popen) -> str:
+    """Stop a worker from `start_worker`; returns its log."""
+    worker.terminate()
+    return worker.communicate(timeout=30)[0].decode(errors="replace")
 
 
 @pytest.mark.services
@@ -81,7 +97,6 @@ def test_a_real_worker_detects_on_the_detection_queue_for_a_batch_of_wearers(on_
 def test_a_wearer_another_run_holds_is_judged_again_by_a_real_worker(on_postgres, real_redis_url):
     """The first run finds the wearer's detector state locked (another run is judging it), so it
     re-enqueues the wearer on the same queue; once the lock is gone, the second run opens the episode."""
-    import time
 
     from episodes.models import Episode
     from inference.models import WearerDetectorState
@@ -100,12 +115,9 @@ def test_a_wearer_another_run_holds_is_judged_again_by_a_real_worker(on_postgres
             first = wearers_detect_task.apply_async(args=[[low.wearer_id]], queue=queue)
             assert first.get(timeout=90) == 0  # busy: nothing judged, judged again in a second
             release.set()
-        deadline = time.monotonic() + 60
-        while not Episode.objects.filter(wearer=low.wearer).exists() and time.monotonic() < deadline:
-            time.sleep(0.5)
+        episode_wait(low.wearer)
     finally:
-        worker.terminate()
-        output = worker.communicate(timeout=30)[0].decode(errors="replace")
+        output = worker_stop(worker)
     assert Episode.objects.get(wearer=low.wearer).kind == "desaturation"
     assert output.count("inference.tasks.wearers_detect") >= 2, output[-2000:]
 
@@ -118,8 +130,6 @@ def test_triage_takes_a_worrying_reading_past_the_routine_queue_to_a_real_urgent
     """SpO2 86 % is no red flag (85 %) but worth a prompt look (< 92 %): ingest puts the wearer's run on
     `urgent`, and a worker serving only `urgent` opens the episode. Without triage the run would wait
     on `detection`, which this worker does not serve."""
-    import time
-
     from episodes.models import Episode
     from inference.tests.test_wearers_detect import ingest
     from tests.factories import DeviceFactory
@@ -129,12 +139,9 @@ def test_triage_takes_a_worrying_reading_past_the_routine_queue_to_a_real_urgent
     worker = start_worker("urgent", real_redis_url, "-P", "solo")
     try:
         ingest(device, spo2=86)  # after commit: the detection gate, triage, the broker
-        deadline = time.monotonic() + 60
-        while not Episode.objects.filter(wearer=device.wearer).exists() and time.monotonic() < deadline:
-            time.sleep(0.5)
+        episode_wait(device.wearer)
     finally:
-        worker.terminate()
-        output = worker.communicate(timeout=30)[0].decode(errors="replace")
+        output = worker_stop(worker)
     episode = Episode.objects.get(wearer=device.wearer)
     assert (episode.kind, episode.severity) == ("desaturation", "high"), episode.explanation
     assert "inference.tasks.wearers_detect" in output
