@@ -1,4 +1,5 @@
-"""Celery entry points for detection (the `detection` queue, and `urgent` for red flags)."""
+"""Celery entry points for detection (the `detection` queue; `urgent` for red flags and readings
+worth a prompt look, vitals.services.samples_stored_notify)."""
 
 from __future__ import annotations
 

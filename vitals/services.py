@@ -410,12 +410,12 @@ def samples_stored_notify(
     newest_by_wearer: dict[int, datetime], *, urgent: list[int] | None = None, attention: list[int] | None = None
 ) -> None:
     """After commit: tell detection which wearers have new samples (`newest_by_wearer`: each one's
-    newest sample just stored). One task per store and queue, never per sample; wearers with
-    red-flag-range readings always, in a task of their own on the `urgent` queue; the others only
-    when the gate says their samples may complete a minute (vitals/detection_gate.py): on the
-    `urgent` queue too for `attention` wearers (readings worth a prompt look, when
-    PULSERA_DETECTION_TRIAGE is on), on `detection` for the rest. A broker outage must not fail ingest: the samples are stored;
-    detection catches up on the next store for that wearer."""
+    newest sample just stored). One task per store and queue, never per sample. Wearers with
+    red-flag-range readings always, on the `urgent` queue; the others only when the gate says their
+    samples may complete a minute (vitals/detection_gate.py): `attention` wearers (readings worth a
+    prompt look, when PULSERA_DETECTION_TRIAGE is on) on `urgent` too, the rest on `detection`.
+    A broker outage must not fail ingest: the samples are stored; detection catches up on the next
+    store for that wearer."""
     from inference.tasks import wearers_detect as wearers_detect_task
 
     if not settings.PULSERA_DETECTION_ON_INGEST:

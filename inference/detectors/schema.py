@@ -27,8 +27,9 @@ CRITICAL_SPO2_BELOW = 85.0
 CRITICAL_HEART_RATE_BELOW = 35.0
 # Readings past these (heart rate high only with no steps) deserve a prompt look: ingest has the
 # wearer judged on the `urgent` queue, past the routine backlog, when such a minute completes. Wider
-# than the rule floor's defaults (88 %, 150 at rest, 40) so a clinician's own limits and the model's
-# detections at these levels are judged promptly too.
+# than the rule floor's defaults (88 %, 150 at rest, 40) so the model's detections at these levels,
+# and a clinician's limits set within them, are judged promptly too. Only the order of judging
+# depends on them: a wearer outside them is judged all the same, on the `detection` queue.
 ATTENTION_SPO2_BELOW = 92.0
 ATTENTION_HEART_RATE_ABOVE = 120.0
 ATTENTION_HEART_RATE_BELOW = 45.0
