@@ -22,8 +22,12 @@ CHANNELS = (
     "steps", "motion", "hr_mask", "hrv_mask", "spo2_mask", "temp_mask", "context",
 )  # fmt: skip
 N_CHANNELS = len(CHANNELS)
-N_EXTRA = 3  # hour of day (sin, cos), baseline maturity
+# Baseline maturity, and how long the wearer has been still. Not the clock: a night-shift nurse's
+# 3 am is someone else's afternoon; the personal baseline already knows this wearer's hours.
+N_EXTRA = 2
 N_INPUTS = WINDOW_MINUTES * N_CHANNELS + N_EXTRA
+STILL_CAP_MINUTES = 720  # "still for 12 hours" and "still for a day" are the same evidence
+MOVING_G = 1.15  # motion peak over this is moving (as light activity is)
 
 DRIFT_DAYS = 5  # days of evidence the drift head sees (today and the 4 before)
 DRIFT_REFERENCE = (35, 5)  # reference days: from 35 to 5 days ago
@@ -42,6 +46,7 @@ class Rows:
     expected: dict[str, tuple[np.ndarray, np.ndarray]]
     last_ts: np.ndarray
     invalid: np.ndarray
+    still: np.ndarray | None = None  # minutes since the wearer last moved, per row (see still_minutes)
 
 
 def minute_rows(series: MinuteSeries, baseline: Baseline) -> Rows:
@@ -87,8 +92,9 @@ def windows(rows: Rows, first: int, maturity: float) -> tuple[np.ndarray, np.nda
     coverage = win[:, :, 9].mean(axis=1)
     scorable = (coverage >= MIN_WINDOW_COVERAGE) & (win[:, -1, 9] > 0)
     idx, win, coverage = idx[scorable], win[scorable], coverage[scorable]
-    hour = (rows.start + idx) % 1440 / 1440 * 2 * np.pi
-    extra = np.stack([np.sin(hour), np.cos(hour), np.full(len(idx), maturity)], axis=1).astype(np.float32)
+    assert rows.still is not None, "still_minutes() first"
+    still = np.log1p(np.minimum(rows.still[idx], STILL_CAP_MINUTES)) / np.log1p(STILL_CAP_MINUTES)
+    extra = np.stack([np.full(len(idx), maturity), still], axis=1).astype(np.float32)
     inputs = np.concatenate([win.reshape(len(idx), w * N_CHANNELS), extra], axis=1)
     bad = np.concatenate([[0], np.cumsum(rows.invalid)])
     artefacts = bad[idx + 1] - bad[np.maximum(0, idx - w + 1)]
@@ -96,6 +102,23 @@ def windows(rows: Rows, first: int, maturity: float) -> tuple[np.ndarray, np.nda
     confidence = coverage * np.where(artefacts > 0, 0.7, 1.0) * np.where(motion_noise, 0.7, 1.0)
     confidence *= 0.6 + 0.4 * maturity
     return idx, inputs, confidence
+
+
+def still_minutes(rows: Rows, first: int, last_moved: int | None) -> tuple[np.ndarray, int]:
+    """Minutes since the wearer last moved (a step, or motion over MOVING_G) for each row, and the
+    last minute they moved up to the end of rows. `last_moved`: that minute as of before `first`
+    (the first row judged); None for a wearer not seen before, who counts as moving at `first`.
+    Asleep or lying still for hours is not the same as a pause on a bike ride."""
+    minutes = np.arange(rows.start, rows.start + len(rows.x))
+    steps = np.nan_to_num(rows.values["steps"], nan=0.0)
+    motion = np.nan_to_num(rows.values["motion_g"], nan=1.0)
+    moved = np.where((steps > 0) | (motion > MOVING_G), minutes, np.iinfo(np.int64).min)
+    prior = first if last_moved is None else last_moved
+    last = np.maximum.accumulate(moved)
+    last = np.where(minutes >= prior, np.maximum(last, prior), last)
+    still = (minutes - last).astype(np.float64)
+    still[last == np.iinfo(np.int64).min] = STILL_CAP_MINUTES
+    return np.minimum(still, STILL_CAP_MINUTES), int(max(prior, last[-1])) if len(last) else prior
 
 
 def drift_features(history: list[list[Any]], day: int) -> np.ndarray | None:

@@ -20,7 +20,7 @@ import numpy as np
 
 from .alarms import AlarmState, DriftAlarm, drift_fire, fire, model_triggers
 from .baseline import Baseline
-from .features import Rows, drift_features, explain, gate_scores, minute_rows, windows
+from .features import Rows, drift_features, explain, gate_scores, minute_rows, still_minutes, windows
 from .personal import baseline_triggers
 from .pulsenet import LoadedModel
 from .rules import RuleThresholds, rule_explanation, rule_hits
@@ -50,6 +50,7 @@ class WearerState:
     alarms: dict[str, AlarmState] = field(default_factory=dict)
     cusum: float = 0.0
     drift: DriftAlarm = field(default_factory=DriftAlarm)
+    last_moved: int | None = None  # the last minute judged so far in which the wearer moved
 
     def alarm(self, kind: str) -> AlarmState:
         return self.alarms.setdefault(kind, AlarmState())
@@ -61,6 +62,7 @@ class WearerState:
             "alarms": {k: a.to_list() for k, a in self.alarms.items()},
             "cusum": self.cusum,
             "drift": self.drift.to_list(),
+            "last_moved": self.last_moved,
         }
 
     @classmethod
@@ -73,6 +75,7 @@ class WearerState:
             alarms={k: AlarmState.from_list(v) for k, v in data["alarms"].items()},
             cusum=float(data["cusum"]),
             drift=DriftAlarm.from_list(data["drift"]) if "drift" in data else _drift_from_an_older_state(data),
+            last_moved=data.get("last_moved"),
         )
 
 
@@ -163,6 +166,7 @@ class Detector:
                 baseline.day = day
             window = series.window(first - LOOKBACK_MINUTES, seg_stop)
             rows = minute_rows(window, baseline)
+            rows.still, state.last_moved = still_minutes(rows, first, state.last_moved)
             segment = _Segment(job=j, rows=rows, first=LOOKBACK_MINUTES, drift=drift)
             x = np.zeros((0, 0), dtype=np.float32)
             if self.model is not None or self.collect is not None:

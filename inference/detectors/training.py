@@ -30,7 +30,7 @@ from .pipeline import Detector, DetectorConfig, Job, WearerState
 from .pulsenet import LoadedModel, PulseNet, save_checkpoint
 from .schema import ACUTE_KINDS, DRIFT, TACHYCARDIA_WITHOUT_MOTION
 
-VERSION = "1.1"
+VERSION = "1.2"
 NORMAL_MINUTE_RATE = 1e-4  # share of normal minutes allowed over an acute threshold (~0.15 a day)
 NORMAL_DAY_RATE = 0.01  # share of normal days over the drift threshold
 
@@ -117,6 +117,15 @@ def _fit(net: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, seed: int, l
         log(f"  epoch {epoch + 1}/{epochs}: loss {total / len(xt):.4f}")
 
 
+def _reinitialise(module: nn.Module, seed: int) -> None:
+    """Draw a head's initial weights from its own seeded stream, so that a change to the other
+    head (its inputs, its size) does not reshuffle this one's training."""
+    torch.manual_seed(seed)
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear):
+            layer.reset_parameters()
+
+
 def _drift_data(histories, min_day: int = 20) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
     xs, ys = [], []
     for history, event in histories:
@@ -191,6 +200,7 @@ def train(plan: TrainingPlan, data_dir: Path, out: Path, log: Callable[[str], No
     split = int(len(histories) * 0.8)
     dx, dy = _drift_data(histories[:split])
     dvx, dvy = _drift_data(histories[split:])
+    _reinitialise(net.drift, plan.seed)
     _fit(net.drift, dx, dy, 20, plan.seed, lambda m: None)
     net.eval()
     dv = model.score_drift(dvx)

@@ -10,8 +10,11 @@ import pytest
 from django.conf import settings
 
 from inference.detectors import synthetic as syn
+from inference.detectors.baseline import Baseline
+from inference.detectors.features import STILL_CAP_MINUTES, minute_rows, still_minutes, windows
 from inference.detectors.pipeline import Detector, DetectorConfig, Job, WearerState
 from inference.detectors.pulsenet import CheckpointError, load_checkpoint
+from inference.detectors.schema import ACUTE_KINDS
 from inference.detectors.series import MinuteSeries, resample
 
 CAL = syn.Calibration()
@@ -227,11 +230,54 @@ def test_a_drift_is_reported_after_two_nights_then_again_only_after_quiet_days_o
     assert drift_fire(alarm, 1, over=True, sustained=True)
 
 
-def test_detector_state_round_trips_and_reads_states_saved_before_the_drift_alarm(model):
+def test_detector_state_round_trips_and_reads_states_saved_before_the_drift_alarm_or_stillness(model):
     state = WearerState()
     detect(Detector(model), wearer(18, days=2).series, state)
     assert WearerState.from_dict(state.to_dict()).to_dict() == state.to_dict()
     old = {**state.to_dict(), "last_drift_day": 19_000}
     del old["drift"]
-    restored = WearerState.from_dict(old).drift
-    assert (restored.armed, restored.last_fired, restored.last_hot) == (False, 19_000, 19_000)
+    del old["last_moved"]
+    restored = WearerState.from_dict(old)
+    assert (restored.drift.armed, restored.drift.last_fired, restored.drift.last_hot) == (False, 19_000, 19_000)
+    assert restored.last_moved is None  # saved before minutes still were counted: counts from now
+
+
+def still_rows(steps: np.ndarray, motion: np.ndarray | None = None, heart_rate: float | np.ndarray = 60.0):
+    series = MinuteSeries.empty(1000, len(steps))
+    series.values["heart_rate"][:] = heart_rate
+    series.values["steps"][:] = steps
+    if motion is not None:
+        series.values["motion_g"][:] = motion
+    return minute_rows(series, Baseline())
+
+
+def test_still_minutes_count_from_the_last_step_or_movement():
+    steps = np.zeros(30)
+    steps[5] = 3  # a few steps at minute 1005
+    steps[20:] = np.nan  # off the wrist from 1020: not moving, not known to be still either
+    motion = np.full(30, 1.01)
+    motion[12] = 1.3  # an arm movement at 1012 (a watch with a motion sensor)
+    still, last = still_minutes(still_rows(steps, motion), 1000, last_moved=None)
+    # a wearer not seen before counts as moving when first judged
+    assert still[[0, 4, 5, 10, 12, 15, 29]].tolist() == [0, 4, 0, 5, 0, 3, 17]
+    assert last == 1012
+    # the state carries the last movement from one call to the next
+    still, _ = still_minutes(still_rows(np.zeros(10)), 1000, last_moved=990)
+    assert still[[0, 9]].tolist() == [10, 19]
+    # hours still (asleep) are capped: 12 hours and a day are the same evidence
+    still, last = still_minutes(still_rows(np.zeros(10)), 1000, last_moved=-5000)
+    assert still.max() == STILL_CAP_MINUTES and last == -5000
+
+
+def test_a_racing_heart_after_hours_still_scores_higher_than_minutes_after_moving(model):
+    """On a watch without motion, the same rise minutes after the last step may be a bike ride; after
+    hours without a step (asleep, lying down) it cannot be."""
+    heart_rate = np.where(np.arange(30) < 15, 60.0, 125.0)
+    rows = still_rows(np.zeros(30), heart_rate=heart_rate)
+    scores = {}
+    for still_for in (20, 600):
+        rows.still = np.arange(30, dtype=np.float64) + still_for - 29
+        _, x, _ = windows(rows, 1029, maturity=1.0)
+        scores[still_for] = float(model.score_acute(x)[-1, ACUTE_KINDS.index("tachycardia")])
+    assert scores[600] > scores[20]
+    assert scores[600] >= model.thresholds["tachycardia_without_motion"]
