@@ -22,12 +22,11 @@ CHANNELS = (
     "steps", "motion", "hr_mask", "hrv_mask", "spo2_mask", "temp_mask", "context",
 )  # fmt: skip
 N_CHANNELS = len(CHANNELS)
-# Baseline maturity, and how long the wearer has been still. Not the clock: a night-shift nurse's
+# Baseline maturity, and how long since the wearer's last step. Not the clock: a night-shift nurse's
 # 3 am is someone else's afternoon; the personal baseline already knows this wearer's hours.
 N_EXTRA = 2
 N_INPUTS = WINDOW_MINUTES * N_CHANNELS + N_EXTRA
 STILL_CAP_MINUTES = 720  # "still for 12 hours" and "still for a day" are the same evidence
-MOVING_G = 1.15  # motion peak over this is moving (as light activity is)
 
 DRIFT_DAYS = 5  # days of evidence the drift head sees (today and the 4 before)
 DRIFT_REFERENCE = (35, 5)  # reference days: from 35 to 5 days ago
@@ -105,14 +104,14 @@ def windows(rows: Rows, first: int, maturity: float) -> tuple[np.ndarray, np.nda
 
 
 def still_minutes(rows: Rows, first: int, last_moved: int | None) -> tuple[np.ndarray, int]:
-    """Minutes since the wearer last moved (a step, or motion over MOVING_G) for each row, and the
-    last minute they moved up to the end of rows. `last_moved`: that minute as of before `first`
-    (the first row judged); None for a wearer not seen before, who counts as moving at `first`.
-    Asleep or lying still for hours is not the same as a pause on a bike ride."""
+    """Minutes since the wearer's last step for each row, and the last minute with a step up to the
+    end of rows. `last_moved`: that minute as of before `first` (the first row judged); None for a
+    wearer not seen before, who counts as moving at `first`. Asleep or lying still for hours is not
+    the same as a pause on a bike ride. Steps, not motion: every watch counts them, and a wrist
+    turning over in sleep is not getting up."""
     minutes = np.arange(rows.start, rows.start + len(rows.x))
     steps = np.nan_to_num(rows.values["steps"], nan=0.0)
-    motion = np.nan_to_num(rows.values["motion_g"], nan=1.0)
-    moved = np.where((steps > 0) | (motion > MOVING_G), minutes, np.iinfo(np.int64).min)
+    moved = np.where(steps > 0, minutes, np.iinfo(np.int64).min)
     prior = first if last_moved is None else last_moved
     last = np.maximum.accumulate(moved)
     last = np.where(minutes >= prior, np.maximum(last, prior), last)

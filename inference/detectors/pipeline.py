@@ -24,7 +24,14 @@ from .features import Rows, drift_features, explain, gate_scores, minute_rows, s
 from .personal import baseline_triggers
 from .pulsenet import LoadedModel
 from .rules import RuleThresholds, rule_explanation, rule_hits
-from .schema import ACUTE_KINDS, DRIFT, LOOKBACK_MINUTES, TACHYCARDIA_WITHOUT_MOTION, Detection
+from .schema import (
+    ACUTE_KINDS,
+    CYCLING_STILL_MINUTES,
+    DRIFT,
+    LOOKBACK_MINUTES,
+    TACHYCARDIA_WITHOUT_MOTION,
+    Detection,
+)
 from .series import MinuteSeries
 
 DEFAULT_THRESHOLD = 0.5
@@ -122,12 +129,15 @@ class Detector:
     def threshold(self, kind: str) -> float:
         return self.model.thresholds.get(kind, DEFAULT_THRESHOLD) if self.model else DEFAULT_THRESHOLD
 
-    def thresholds(self, kind: str, motion: np.ndarray) -> float | np.ndarray:
+    def thresholds(self, kind: str, motion: np.ndarray, still: np.ndarray) -> float | np.ndarray:
         """The threshold for each scored minute (`motion`: its motion reading, NaN when the watch
-        sends none). Without motion, cycling looks like tachycardia at rest: a stricter threshold."""
+        sends none; `still`: minutes since the wearer's last step). Without motion, cycling looks like
+        tachycardia at rest: a stricter threshold, unless the wearer has not taken a step for
+        CYCLING_STILL_MINUTES."""
         if kind != "tachycardia" or self.model is None or TACHYCARDIA_WITHOUT_MOTION not in self.model.thresholds:
             return self.threshold(kind)
-        return np.where(np.isfinite(motion), self.threshold(kind), self.threshold(TACHYCARDIA_WITHOUT_MOTION))
+        maybe_cycling = ~np.isfinite(motion) & (still < CYCLING_STILL_MINUTES)
+        return np.where(maybe_cycling, self.threshold(TACHYCARDIA_WITHOUT_MOTION), self.threshold(kind))
 
     def run(self, jobs: list[Job]) -> list[list[Detection]]:
         segments: list[_Segment] = []
@@ -249,7 +259,8 @@ class Detector:
                 source[new] = "baseline"
                 score[new] = 0.9
             if segment.scores is not None and len(segment.idx):
-                threshold = self.thresholds(kind, rows.values["motion_g"][segment.idx])
+                assert rows.still is not None
+                threshold = self.thresholds(kind, rows.values["motion_g"][segment.idx], rows.still[segment.idx])
                 m_trig, m_hot = model_triggers(minutes[segment.idx], segment.scores[:, k], threshold, state)
                 new = np.zeros(n, dtype=bool)
                 new[segment.idx] = m_trig

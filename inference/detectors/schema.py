@@ -37,8 +37,11 @@ ATTENTION_HEART_RATE_BELOW = 45.0
 ACUTE_KINDS = ("tachycardia", "bradycardia", "hr_spike", "hrv_collapse", "desaturation")
 DRIFT = "drift"
 KINDS = (*ACUTE_KINDS, DRIFT)
-# Without a motion sensor, cycling (no steps) looks like tachycardia at rest: a stricter threshold.
+# Without a motion sensor, cycling (no steps) looks like tachycardia at rest: a stricter threshold,
+# while the wearer could be on a bike. After CYCLING_STILL_MINUTES without a step (asleep, lying
+# down) they cannot, and the usual threshold applies.
 TACHYCARDIA_WITHOUT_MOTION = "tachycardia_without_motion"
+CYCLING_STILL_MINUTES = 180
 
 # Activity context of a minute: at rest, light activity, active (exercise).
 REST, LIGHT, ACTIVE = 0, 1, 2

@@ -1,7 +1,7 @@
 """Labelled synthetic physiology at one-minute cadence, for training and evaluating PulseNet. Pure, seeded.
 
 A synthetic wearer has a resting heart rate, HRV, SpO2 and skin temperature, a circadian rhythm and a
-night's sleep, walks and exercises in bouts (some exercise, like cycling, without steps), has benign
+night's sleep (turning over now and then), sits still for long spells, walks and exercises in bouts (some exercise, like cycling, without steps), has benign
 raised-heart-rate spells (stress, coffee) that must not alarm, takes the watch off now and then, and
 produces sensor artefacts. Like real watches, not every wearer's watch reports every metric.
 
@@ -180,6 +180,7 @@ def generate(
     day_of = np.arange(n) // DAY
     # resting heart rate is the sleeping level (as Fitbit's and PMData's is); awake rest sits above it
     circadian = (3 * np.sin((hour - 15) / 24 * 2 * np.pi) + rng.uniform(6, 11)) * ~asleep
+    circadian = _filter(circadian, tau=10.0)  # the heart slows over a quarter of an hour falling asleep
     target = day_rhr[day_of] + circadian + rng.normal(0, 1.0)
 
     awake = ~asleep
@@ -208,13 +209,22 @@ def generate(
                     if cycling
                     else rng.uniform(1.7, 2.6, max(0, min(b, n) - a))
                 )
-        # light fidgeting steps while awake at rest
-    fidget = awake & (steps == 0) & (rng.random(n) < 0.08)
+    # light fidgeting steps while awake at rest, except in long sedentary spells (reading, a film,
+    # desk work) where hardly a step is taken: being still for hours is normal awake too
+    sedentary = np.zeros(n, dtype=bool)
+    for a, b in _bouts(rng, awake & (level == 0), rng.poisson(2 * days), 30, 180):
+        sedentary[a:b] = True
+    fidget = awake & (steps == 0) & (rng.random(n) < np.where(sedentary, 0.003, 0.08))
     steps[fidget] = rng.integers(1, 20, fidget.sum())
-    # benign raised heart rate (stress, coffee, a hot shower): no steps, must not alarm
+    # turning over in bed: the wrist moves now and then in sleep, without a step
+    turning = asleep & (rng.random(n) < 1 / 30)
+    motion[turning] = rng.uniform(1.2, 1.5, turning.sum())
+    # benign raised heart rate (stress, coffee, a hot shower): no steps, must not alarm. They raise
+    # a resting heart rate by 5-20 bpm; more than that at rest (tachycardia is injected at +35-70)
+    # is worth asking about, so the two do not overlap.
     benign = np.zeros(n, dtype=bool)
     for a, b in _bouts(rng, awake & (level == 0), rng.poisson(0.7 * days), 10, 60):
-        level[a:b] = np.maximum(level[a:b], rng.uniform(8, 30))
+        level[a:b] = np.maximum(level[a:b], rng.uniform(5, 20))
         benign[a:b] = True
 
     extra = np.zeros(n)  # added after the lag filter (sudden)
@@ -273,14 +283,13 @@ def generate(
     for a, b in _bouts(rng, np.ones(n, dtype=bool), rng.poisson(1.2 * days), 5, 90):  # off the wrist
         if not any(e.onset - t0 - 20 < b and a < e.end - t0 for e in events if e.kind != DRIFT):
             present[a:b] = False
-    in_event = np.zeros(n, dtype=bool)
-    for e in events:
-        if e.kind != DRIFT:
-            in_event[e.onset - t0 : e.end - t0] = True
+    # how often the watch reads SpO2 is its own (every minute, or now and then), never more often
+    # because something is wrong: otherwise the readings' density alone would give the anomalies away
+    spo2_rate = rng.uniform(0.3, 1.0)
     values = {
         "heart_rate": np.where(present, hr, np.nan),
         "hrv_ms": np.where(present & (rng.random(n) < np.where(asleep, 0.4, 0.2)), hrv, np.nan),
-        "spo2": np.where(present & (rng.random(n) < np.where(in_event, 0.9, 0.4)), spo2, np.nan),
+        "spo2": np.where(present & (rng.random(n) < spo2_rate), spo2, np.nan),
         "skin_temp_c": np.where(present, temp, np.nan),
         "steps": np.where(present, np.maximum(0, np.round(steps)), np.nan),
         "motion_g": np.where(present, motion, np.nan),
