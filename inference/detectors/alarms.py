@@ -5,10 +5,10 @@ stays quiet until REARM_MINUTES pass without anything 'hot' (a trigger, or a mod
 its threshold). A model trigger needs its score over the threshold in two consecutive minutes, or
 once well above it; rule and baseline triggers carry their own sustained windows.
 
-Drift is judged once a day, on the night just finished: it is reported when its evidence has held
-DRIFT_NIGHTS nights in a row (one restless night is not an illness), then stays quiet until the
-evidence has been quiet for DRIFT_QUIET_DAYS days (a new rise is a new drift) or DRIFT_REARM_DAYS
-have passed (a drift that never settles is reported again).
+Drift is judged once a day, at noon, on the night just finished: it is reported when its evidence
+has held DRIFT_NIGHTS nights in a row (one restless night is not an illness), then stays quiet until
+the evidence has been quiet for DRIFT_QUIET_DAYS days (a new rise is a new drift) or
+DRIFT_REARM_DAYS have passed (a drift that never settles is reported again).
 """
 
 from __future__ import annotations

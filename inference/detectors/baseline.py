@@ -4,8 +4,8 @@ For heart rate, HRV, SpO2 and skin temperature the baseline keeps a mean and a v
 the day (24) and activity context (rest, light, active): sleep is rest at the hours this wearer
 sleeps, exercise is its own context, so a run at 7 am is compared with other runs, not with sleep.
 
-Learning is causal. Minutes of the current day are accumulated; when the first minute of a later
-day arrives the day is folded into the baseline with an exponential memory of about two weeks. A
+Learning is causal. Minutes of the current day (noon to noon: one whole night each) are accumulated;
+when the first minute of a later day arrives the day is folded into the baseline with an exponential memory of about two weeks. A
 minute is always judged against the baseline as it stood at the start of its day, so the same data
 gives the same answers whether it arrives minute by minute (live) or all at once (offline).
 
@@ -81,7 +81,7 @@ class Baseline:
     weight: dict[str, np.ndarray] = field(
         default_factory=lambda: {m: np.full((24, CONTEXTS), PRIOR_WEIGHT_DAYS) for m in BASELINED}
     )
-    day: int | None = None  # the day being accumulated (minute // 1440)
+    day: int | None = None  # the day being accumulated ((minute - DAY_STARTS_AT_MINUTE) // 1440)
     acc: dict[str, np.ndarray] = field(default_factory=dict)  # metric -> (3, 24, CONTEXTS): n, sum, sum of squares
     rest_hr_hist: np.ndarray = field(default_factory=lambda: np.zeros(len(RHR_BINS)))
     rest_hrv: np.ndarray = field(default_factory=lambda: np.zeros(2))  # n, sum

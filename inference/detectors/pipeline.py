@@ -6,7 +6,8 @@
 
 `run` judges every minute from `state.next_minute` up to the end of the series (or `until`), in
 order, each against the baseline as it stood at the start of its day, and leaves the state ready
-for the next call. Feeding the same samples in one call or in many gives the same detections, and a
+for the next call. The detector's days run from noon to noon (wall clock): each holds one whole
+night, and the night is judged for drift the noon after it, not the midnight after the next day. Feeding the same samples in one call or in many gives the same detections, and a
 detection at minute t never depends on anything after t. Many wearers go through one forward pass.
 """
 
@@ -27,6 +28,7 @@ from .rules import RuleThresholds, rule_explanation, rule_hits
 from .schema import (
     ACUTE_KINDS,
     CYCLING_STILL_MINUTES,
+    DAY_STARTS_AT_MINUTE,
     DRIFT,
     LOOKBACK_MINUTES,
     TACHYCARDIA_WITHOUT_MOTION,
@@ -157,7 +159,7 @@ class Detector:
         for segment in segments:
             found[segment.job].extend(segment.drift)
             found[segment.job].extend(self._acute(jobs[segment.job], segment))
-        return found
+        return [sorted(f, key=lambda d: (d.detected_at, d.kind)) for f in found]  # in the order they fired
 
     # -- stage 1: baseline-normalised rows per day, learning as we go -------------------------
     def _segments(self, j: int, job: Job):  # type: ignore[no-untyped-def]
@@ -165,8 +167,8 @@ class Detector:
         first = series.start if state.next_minute is None else max(state.next_minute, series.start)
         stop = series.end if job.until is None else min(job.until, series.end)
         while first < stop:
-            day = first // 1440
-            seg_stop = min(stop, (day + 1) * 1440)
+            day = (first - DAY_STARTS_AT_MINUTE) // 1440
+            seg_stop = min(stop, (day + 1) * 1440 + DAY_STARTS_AT_MINUTE)
             drift: list[Detection] = []
             baseline = state.baseline
             if baseline.day is None:
@@ -221,7 +223,7 @@ class Detector:
             Detection(
                 kind=DRIFT,
                 detected_at=detected_at,
-                onset=onset_day * 86400.0,
+                onset=(onset_day * 1440 + DAY_STARTS_AT_MINUTE) * 60.0,
                 severity="medium",
                 score=round(fired[1], 3),
                 confidence=round(min(1.0, len(ref) / 14), 2),

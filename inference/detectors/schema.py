@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 CADENCE_SECONDS = 60  # everything is resampled to one row per minute before detection
 WINDOW_MINUTES = 15  # PulseNet looks at the last 15 minutes
+DAY_STARTS_AT_MINUTE = 12 * 60  # the detector's days (baseline folds, nights for drift) run noon to noon
 LOOKBACK_MINUTES = WINDOW_MINUTES  # raw history a step needs before its first minute
 MIN_WINDOW_COVERAGE = 0.6  # fewer heart-rate minutes than this in the window: the model does not score
 
