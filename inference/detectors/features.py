@@ -45,10 +45,10 @@ class Rows:
     expected: dict[str, tuple[np.ndarray, np.ndarray]]
     last_ts: np.ndarray
     invalid: np.ndarray
-    still: np.ndarray | None = None  # minutes since the wearer last moved, per row (see still_minutes)
+    still: np.ndarray  # minutes since the wearer's last step (see still_minutes)
 
 
-def minute_rows(series: MinuteSeries, baseline: Baseline) -> Rows:
+def minute_rows(series: MinuteSeries, baseline: Baseline, still: np.ndarray) -> Rows:
     v = series.values
     n = len(series)
     minutes = np.arange(series.start, series.end)
@@ -73,7 +73,7 @@ def minute_rows(series: MinuteSeries, baseline: Baseline) -> Rows:
     x[:, 12] = np.isfinite(temp)
     x[:, 13] = ctx / ACTIVE
     x[~np.isfinite(x)] = 0.0
-    return Rows(series.start, x, hours, ctx, v, expected, series.last_ts, series.invalid)
+    return Rows(series.start, x, hours, ctx, v, expected, series.last_ts, series.invalid, still)
 
 
 def windows(rows: Rows, first: int, maturity: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -91,7 +91,6 @@ def windows(rows: Rows, first: int, maturity: float) -> tuple[np.ndarray, np.nda
     coverage = win[:, :, 9].mean(axis=1)
     scorable = (coverage >= MIN_WINDOW_COVERAGE) & (win[:, -1, 9] > 0)
     idx, win, coverage = idx[scorable], win[scorable], coverage[scorable]
-    assert rows.still is not None, "still_minutes() first"
     still = np.log1p(np.minimum(rows.still[idx], STILL_CAP_MINUTES)) / np.log1p(STILL_CAP_MINUTES)
     extra = np.stack([np.full(len(idx), maturity), still], axis=1).astype(np.float32)
     inputs = np.concatenate([win.reshape(len(idx), w * N_CHANNELS), extra], axis=1)
@@ -103,14 +102,14 @@ def windows(rows: Rows, first: int, maturity: float) -> tuple[np.ndarray, np.nda
     return idx, inputs, confidence
 
 
-def still_minutes(rows: Rows, first: int, last_moved: int | None) -> tuple[np.ndarray, int]:
-    """Minutes since the wearer's last step for each row, and the last minute with a step up to the
-    end of rows. `last_moved`: that minute as of before `first` (the first row judged); None for a
+def still_minutes(series: MinuteSeries, first: int, last_moved: int | None) -> tuple[np.ndarray, int]:
+    """Minutes since the wearer's last step for each minute of `series`, and the last minute with a
+    step up to its end. `last_moved`: that minute as of before `first` (the first row judged); None for a
     wearer not seen before, who counts as moving at `first`. Asleep or lying still for hours is not
     the same as a pause on a bike ride. Steps, not motion: every watch counts them, and a wrist
     turning over in sleep is not getting up."""
-    minutes = np.arange(rows.start, rows.start + len(rows.x))
-    steps = np.nan_to_num(rows.values["steps"], nan=0.0)
+    minutes = np.arange(series.start, series.end)
+    steps = np.nan_to_num(series.values["steps"], nan=0.0)
     moved = np.where(steps > 0, minutes, np.iinfo(np.int64).min)
     prior = first if last_moved is None else last_moved
     last = np.maximum.accumulate(moved)

@@ -6,9 +6,10 @@
 
 `run` judges every minute from `state.next_minute` up to the end of the series (or `until`), in
 order, each against the baseline as it stood at the start of its day, and leaves the state ready
-for the next call. The detector's days run from noon to noon (wall clock): each holds one whole
-night, and the night is judged for drift the noon after it, not the midnight after the next day. Feeding the same samples in one call or in many gives the same detections, and a
+for the next call. Feeding the same samples in one call or in many gives the same detections, and a
 detection at minute t never depends on anything after t. Many wearers go through one forward pass.
+The detector's days run from noon to noon (wall clock): each holds one whole night, which is judged
+for drift the noon after it, not the midnight after the next day.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class WearerState:
     alarms: dict[str, AlarmState] = field(default_factory=dict)
     cusum: float = 0.0
     drift: DriftAlarm = field(default_factory=DriftAlarm)
-    last_moved: int | None = None  # the last minute judged so far in which the wearer moved
+    last_moved: int | None = None  # the last minute judged so far in which the wearer took a step
 
     def alarm(self, kind: str) -> AlarmState:
         return self.alarms.setdefault(kind, AlarmState())
@@ -177,8 +178,8 @@ class Detector:
                 drift = self._fold(state, series, first)
                 baseline.day = day
             window = series.window(first - LOOKBACK_MINUTES, seg_stop)
-            rows = minute_rows(window, baseline)
-            rows.still, state.last_moved = still_minutes(rows, first, state.last_moved)
+            still, state.last_moved = still_minutes(window, first, state.last_moved)
+            rows = minute_rows(window, baseline, still)
             segment = _Segment(job=j, rows=rows, first=LOOKBACK_MINUTES, drift=drift)
             x = np.zeros((0, 0), dtype=np.float32)
             if self.model is not None or self.collect is not None:
@@ -261,7 +262,6 @@ class Detector:
                 source[new] = "baseline"
                 score[new] = 0.9
             if segment.scores is not None and len(segment.idx):
-                assert rows.still is not None
                 threshold = self.thresholds(kind, rows.values["motion_g"][segment.idx], rows.still[segment.idx])
                 m_trig, m_hot = model_triggers(minutes[segment.idx], segment.scores[:, k], threshold, state)
                 new = np.zeros(n, dtype=bool)

@@ -49,9 +49,10 @@ class TrainingPlan:
 
 def _windows(wearers: list[syn.SyntheticWearer], rng: np.random.Generator, keep_normal: float):
     """Inputs, labels (multi-hot), a 'normal' flag, an 'ambiguous' flag and a 'maybe cycling' flag
-    (no motion reading, a step within CYCLING_STILL_MINUTES) for windows of these wearers. Ambiguous windows (cycling on a watch without motion) carry no
-    anomaly label and are all kept: the model learns them as normal, but they are not 'normal' for
-    the thresholds of watches that report motion."""
+    (no motion reading, a step within CYCLING_STILL_MINUTES) for windows of these wearers.
+    Ambiguous windows (cycling on a watch without motion) carry no anomaly label and are all kept:
+    the model learns them as normal, but they are not 'normal' for the thresholds of watches that
+    report motion."""
     xs, ys, normal, ambiguous, maybe_cycling = [], [], [], [], []
 
     def collect(j: int, rows: Rows, idx: np.ndarray, inputs: np.ndarray) -> None:
@@ -76,7 +77,6 @@ def _windows(wearers: list[syn.SyntheticWearer], rng: np.random.Generator, keep_
         ys.append(label[keep])
         normal.append(is_normal[keep])
         ambiguous.append(unsure[keep])
-        assert rows.still is not None
         cycling = ~np.isfinite(rows.values["motion_g"][idx]) & (rows.still[idx] < CYCLING_STILL_MINUTES)
         maybe_cycling.append(cycling[keep])
 

@@ -246,13 +246,13 @@ def test_detector_state_round_trips_and_reads_states_saved_before_the_drift_alar
     assert restored.last_moved is None  # saved before minutes still were counted: counts from now
 
 
-def still_rows(steps: np.ndarray, motion: np.ndarray | None = None, heart_rate: float | np.ndarray = 60.0):
+def still_series(steps: np.ndarray, motion: np.ndarray | None = None, heart_rate: float | np.ndarray = 60.0):
     series = MinuteSeries.empty(1000, len(steps))
     series.values["heart_rate"][:] = heart_rate
     series.values["steps"][:] = steps
     if motion is not None:
         series.values["motion_g"][:] = motion
-    return minute_rows(series, Baseline())
+    return series
 
 
 def test_still_minutes_count_from_the_last_step():
@@ -262,15 +262,15 @@ def test_still_minutes_count_from_the_last_step():
     steps[20:] = np.nan  # off the wrist from 1020: no step seen
     motion = np.full(30, 1.01)
     motion[8] = 1.3  # the wrist turns over in bed at 1008: not a step
-    still, last = still_minutes(still_rows(steps, motion), 1000, last_moved=None)
+    still, last = still_minutes(still_series(steps, motion), 1000, last_moved=None)
     # a wearer not seen before counts as moving when first judged
     assert still[[0, 4, 5, 8, 10, 12, 15, 29]].tolist() == [0, 4, 0, 3, 5, 0, 3, 17]
     assert last == 1012
     # the state carries the last movement from one call to the next
-    still, _ = still_minutes(still_rows(np.zeros(10)), 1000, last_moved=990)
+    still, _ = still_minutes(still_series(np.zeros(10)), 1000, last_moved=990)
     assert still[[0, 9]].tolist() == [10, 19]
     # hours still (asleep) are capped: 12 hours and a day are the same evidence
-    still, last = still_minutes(still_rows(np.zeros(10)), 1000, last_moved=-5000)
+    still, last = still_minutes(still_series(np.zeros(10)), 1000, last_moved=-5000)
     assert still.max() == STILL_CAP_MINUTES and last == -5000
 
 
@@ -278,10 +278,10 @@ def test_a_racing_heart_after_hours_still_scores_higher_than_minutes_after_movin
     """On a watch without motion, the same rise minutes after the last step may be a bike ride; after
     hours without a step (asleep, lying down) it cannot be."""
     heart_rate = np.where(np.arange(30) < 15, 60.0, 125.0)
-    rows = still_rows(np.zeros(30), heart_rate=heart_rate)
+    series = still_series(np.zeros(30), heart_rate=heart_rate)
     scores = {}
     for still_for in (20, 600):
-        rows.still = np.arange(30, dtype=np.float64) + still_for - 29
+        rows = minute_rows(series, Baseline(), still=np.arange(30, dtype=np.float64) + still_for - 29)
         _, x, _ = windows(rows, 1029, maturity=1.0)
         scores[still_for] = float(model.score_acute(x)[-1, ACUTE_KINDS.index("tachycardia")])
     assert scores[600] > scores[20]
