@@ -286,3 +286,20 @@ def test_a_racing_heart_after_hours_still_scores_higher_than_minutes_after_movin
         scores[still_for] = float(model.score_acute(x)[-1, ACUTE_KINDS.index("tachycardia")])
     assert scores[600] > scores[20]
     assert scores[600] >= model.thresholds["tachycardia_without_motion"]
+
+
+def test_days_run_noon_to_noon_and_a_state_saved_with_midnight_days_carries_on(model):
+    """Each detector day holds one whole night and is folded (and judged for drift) the noon after
+    it. A state saved when days ran midnight to midnight just has one longer day."""
+    w = wearer(21, days=4)
+    start = w.series.start  # midnight
+    state = WearerState()
+    detect(Detector(model), w.series.window(start, start + 1440 + 600), state)  # to 10:00 on day 2
+    assert state.baseline.day == (start + 1440 - 720) // 1440  # the day that began at noon on day 1
+    assert len(state.baseline.history) == 1  # the half day from midnight to noon on day 1, folded
+
+    old = WearerState.from_dict(state.to_dict())
+    old.baseline.day = (start + 1440) // 1440  # saved by a midnight-to-midnight detector on day 2
+    detect(Detector(model), w.series.window(start + 1440 + 600 - 15, start + 2 * 1440 + 900), old)
+    assert old.baseline.day == (start + 2 * 1440) // 1440  # folded at noon on day 3, not at noon on day 2
+    assert [row[0] for row in old.baseline.history] == [(start - 720) // 1440, (start + 1440) // 1440]
