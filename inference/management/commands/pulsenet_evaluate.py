@@ -35,6 +35,12 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         data_dir = Path(str(o["data_dir"]))
         cal = syn.calibrate(data_dir)
+        if model.meta.get("calibration") not in (None, cal.as_dict()):
+            self.stderr.write(
+                f"The synthetic test bed is calibrated from {cal.source} (in {data_dir}), the checkpoint from "
+                f"{model.meta['calibration'].get('source')}: its figures will differ from docs/pulsenet.md. "
+                "Pass --data-dir with ../shared/data to reproduce them."
+            )
         detectors = {
             "Apple-style rule": ev.apple_rule,
             "Rolling per-hour z-score": ev.rolling_zscore,
