@@ -182,9 +182,10 @@ def explain(kind: str, rows: Rows, i: int) -> str:
 def gate_scores(inputs: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """A kind can only be claimed from its own metric, and only when the metric is abnormal by its
     clinical definition: no HRV collapse without 3 HRV readings in the window, no desaturation without
-    an SpO2 reading in the last 5 minutes, no bradycardia above 45 bpm, no tachycardia below 100 bpm
-    or while active, no spike below 85 bpm, or less than 2.5 standard deviations over this wearer's
-    usual, or over the minutes before it."""
+    an SpO2 reading in the last 5 minutes, no bradycardia above 45 bpm, no tachycardia while active or
+    below 100 bpm (85 when RELATIVE_TACHYCARDIA_Z standard deviations over this wearer's usual), no
+    spike below 85 bpm, or less than 2.5 standard deviations over this wearer's usual, or over the
+    minutes before it."""
     if len(inputs) == 0:
         return scores
     win = inputs[:, : WINDOW_MINUTES * N_CHANNELS].reshape(len(inputs), WINDOW_MINUTES, N_CHANNELS)
@@ -192,14 +193,16 @@ def gate_scores(inputs: np.ndarray, scores: np.ndarray) -> np.ndarray:
     hr = 70 + 30 * win[:, -1, CHANNELS.index("hr_level")]
     active = win[:, -1, CHANNELS.index("context")] >= 1.0
     scores[hr >= 45, ACUTE_KINDS.index("bradycardia")] = 0
-    scores[(hr < 100) | active, ACUTE_KINDS.index("tachycardia")] = 0
     hr_z = win[:, -1, CHANNELS.index("hr_z")]
+    racing = (hr >= 100) | ((hr >= 85) & (hr_z >= RELATIVE_TACHYCARDIA_Z))
+    scores[~racing | active, ACUTE_KINDS.index("tachycardia")] = 0
     scores[(hr_z < 2.5) | (hr < 85) | active | ~_jumped(win), ACUTE_KINDS.index("hr_spike")] = 0
     scores[win[:, :, CHANNELS.index("hrv_mask")].sum(axis=1) < 3, ACUTE_KINDS.index("hrv_collapse")] = 0
     scores[win[:, -5:, CHANNELS.index("spo2_mask")].sum(axis=1) < 1, ACUTE_KINDS.index("desaturation")] = 0
     return scores
 
 
+RELATIVE_TACHYCARDIA_Z = 4.0  # 85-100 bpm at rest counts when this far over the wearer's usual (90 asleep, usual 48)
 SPIKE_BEFORE_MINUTES = WINDOW_MINUTES - 4  # the window's earlier minutes, before a spike's first few
 SPIKE_JUMP_Z = 2.5  # the same margin the spike needs over the usual rate
 

@@ -183,6 +183,29 @@ def test_a_spike_must_jump_from_the_minutes_before_it():
     assert scores[1, ACUTE_KINDS.index("tachycardia")] == 1.0
 
 
+def test_tachycardia_is_over_100_or_far_over_the_wearers_usual_from_85():
+    from inference.detectors.features import CHANNELS, N_CHANNELS, N_INPUTS, gate_scores
+    from inference.detectors.schema import ACUTE_KINDS, WINDOW_MINUTES
+
+    def window(hr: float, hr_z: float, context: float = 0.0) -> np.ndarray:
+        win = np.zeros((WINDOW_MINUTES, N_CHANNELS), dtype=np.float32)
+        win[:, CHANNELS.index("hr_mask")] = 1.0
+        win[:, CHANNELS.index("hr_z")] = hr_z
+        win[:, CHANNELS.index("hr_level")] = (hr - 70) / 30
+        win[:, CHANNELS.index("context")] = context
+        out = np.zeros(N_INPUTS, dtype=np.float32)
+        out[: WINDOW_MINUTES * N_CHANNELS] = win.reshape(-1)
+        return out
+
+    cases = [(128, 3.0), (92, 6.0), (92, 3.0), (80, 8.0), (128, 6.0, 1.0)]
+    scores = gate_scores(
+        np.stack([window(*c) for c in cases]), np.ones((len(cases), len(ACUTE_KINDS)), dtype=np.float32)
+    )
+    # 128 at rest; 92 asleep for someone whose usual is 48 (z 6); not 92 when that is near the usual,
+    # not 80 however far over, and never while exercising
+    assert scores[:, ACUTE_KINDS.index("tachycardia")].tolist() == [1.0, 1.0, 0.0, 0.0, 0.0]
+
+
 def test_tachycardia_needs_a_higher_score_from_a_watch_without_motion_while_the_wearer_could_be_cycling(model):
     """Without motion, cycling (no steps) looks like tachycardia at rest: its own, stricter threshold
     for the minutes with no motion reading, unless the wearer has not taken a step for hours; the
