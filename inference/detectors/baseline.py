@@ -4,10 +4,11 @@ For heart rate, HRV, SpO2 and skin temperature the baseline keeps a mean and a v
 the day (24) and activity context (rest, light, active): sleep is rest at the hours this wearer
 sleeps, exercise is its own context, so a run at 7 am is compared with other runs, not with sleep.
 
-Learning is causal. Minutes of the current day (noon to noon: one whole night each) are accumulated;
-when the first minute of a later day arrives the day is folded into the baseline with an exponential memory of about two weeks. A
-minute is always judged against the baseline as it stood at the start of its day, so the same data
-gives the same answers whether it arrives minute by minute (live) or all at once (offline).
+Learning is causal. Minutes of the current day (noon to noon: one whole night each) are
+accumulated; when the first minute of a later day arrives the day is folded into the baseline with
+an exponential memory of about two weeks. A minute is always judged against the baseline as it
+stood at the start of its day, so the same data gives the same answers whether it arrives minute by
+minute (live) or all at once (offline).
 
 A new wearer starts from a population prior worth two days of data, so the first days neither
 alarm on every quirk nor miss the obvious. Daily summaries (resting heart rate, HRV, steps) are kept

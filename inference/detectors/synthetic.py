@@ -1,9 +1,10 @@
 """Labelled synthetic physiology at one-minute cadence, for training and evaluating PulseNet. Pure, seeded.
 
 A synthetic wearer has a resting heart rate, HRV, SpO2 and skin temperature, a circadian rhythm and a
-night's sleep (turning over now and then), sits still for long spells, walks and exercises in bouts (some exercise, like cycling, without steps), has benign
-raised-heart-rate spells (stress, coffee) that must not alarm, takes the watch off now and then, and
-produces sensor artefacts. Like real watches, not every wearer's watch reports every metric.
+night's sleep (turning over now and then), sits still for long spells, walks and exercises in bouts
+(some exercise, like cycling, without steps), has benign raised-heart-rate spells (stress, coffee)
+that must not alarm, takes the watch off now and then, and produces sensor artefacts. Like real
+watches, not every wearer's watch reports every metric, and each reads SpO2 at its own rate.
 
 `Calibration` holds the numbers that make this realistic; `calibrate()` measures them from the CC BY
 sets in ../shared/data (PMData resting heart rate across people and from day to day; Fitabase 5-second

@@ -236,6 +236,22 @@ def test_only_cycling_on_a_watch_without_motion_is_ambiguous():
     assert any(w.ambiguous.any() for w in wearers)
 
 
+def test_nothing_but_the_vitals_gives_an_anomaly_away():
+    """A watch reads SpO2 as often during an injected anomaly as outside one (a generator that read it
+    more often then taught the model to alarm on a watch that reads SpO2 every minute)."""
+    rng = np.random.default_rng(8)
+    inside, outside = [], []
+    for w in (syn.generate(rng, days=4, cal=CAL, acute_per_day=1.0, full_sensors=True) for _ in range(8)):
+        during = np.zeros(len(w.series), dtype=bool)
+        for e in w.events:
+            during[e.onset - w.series.start : e.end - w.series.start] = True
+        worn = np.isfinite(w.series.values["heart_rate"])
+        read = np.isfinite(w.series.values["spo2"])
+        inside.append(read[during & worn].mean())
+        outside.append(read[~during & worn].mean())
+    assert abs(np.mean(inside) - np.mean(outside)) < 0.05
+
+
 def test_a_drift_is_reported_after_two_nights_then_again_only_after_quiet_days_or_ten_days():
     from inference.detectors.alarms import DriftAlarm, drift_fire
 
