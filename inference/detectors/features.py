@@ -102,21 +102,20 @@ def windows(rows: Rows, first: int, maturity: float) -> tuple[np.ndarray, np.nda
     return idx, inputs, confidence
 
 
-def still_minutes(series: MinuteSeries, first: int, last_moved: int | None) -> tuple[np.ndarray, int]:
+def still_minutes(series: MinuteSeries, first: int, last_step: int | None) -> tuple[np.ndarray, int]:
     """Minutes since the wearer's last step for each minute of `series`, and the last minute with a
-    step up to its end. `last_moved`: that minute as of before `first` (the first row judged); None for a
-    wearer not seen before, who counts as moving at `first`. Asleep or lying still for hours is not
-    the same as a pause on a bike ride. Steps, not motion: every watch counts them, and a wrist
-    turning over in sleep is not getting up."""
+    step up to its end. `last_step`: that minute as of before `first` (the first minute judged); None
+    for a wearer not seen before, who counts as stepping at `first`. Asleep or lying still for hours
+    is not the same as a pause on a bike ride. Steps, not motion: every watch counts them, and a
+    wrist turning over in sleep is not getting up."""
+    never = np.iinfo(np.int64).min
     minutes = np.arange(series.start, series.end)
     steps = np.nan_to_num(series.values["steps"], nan=0.0)
-    moved = np.where(steps > 0, minutes, np.iinfo(np.int64).min)
-    prior = first if last_moved is None else last_moved
-    last = np.maximum.accumulate(moved)
+    last = np.maximum.accumulate(np.where(steps > 0, minutes, never))
+    prior = first if last_step is None else last_step
     last = np.where(minutes >= prior, np.maximum(last, prior), last)
-    still = (minutes - last).astype(np.float64)
-    still[last == np.iinfo(np.int64).min] = STILL_CAP_MINUTES
-    return np.minimum(still, STILL_CAP_MINUTES), int(max(prior, last[-1])) if len(last) else prior
+    still = (minutes - np.maximum(last, minutes - STILL_CAP_MINUTES)).astype(np.float64)  # never: capped
+    return still, int(max(prior, last[-1])) if len(last) else prior
 
 
 def drift_features(history: list[list[Any]], day: int) -> np.ndarray | None:

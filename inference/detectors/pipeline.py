@@ -60,7 +60,7 @@ class WearerState:
     alarms: dict[str, AlarmState] = field(default_factory=dict)
     cusum: float = 0.0
     drift: DriftAlarm = field(default_factory=DriftAlarm)
-    last_moved: int | None = None  # the last minute judged so far in which the wearer took a step
+    last_step: int | None = None  # the last minute judged so far in which the wearer took a step
 
     def alarm(self, kind: str) -> AlarmState:
         return self.alarms.setdefault(kind, AlarmState())
@@ -72,7 +72,7 @@ class WearerState:
             "alarms": {k: a.to_list() for k, a in self.alarms.items()},
             "cusum": self.cusum,
             "drift": self.drift.to_list(),
-            "last_moved": self.last_moved,
+            "last_step": self.last_step,
         }
 
     @classmethod
@@ -85,7 +85,7 @@ class WearerState:
             alarms={k: AlarmState.from_list(v) for k, v in data["alarms"].items()},
             cusum=float(data["cusum"]),
             drift=DriftAlarm.from_list(data["drift"]) if "drift" in data else _drift_from_an_older_state(data),
-            last_moved=data.get("last_moved"),
+            last_step=data.get("last_step", data.get("last_moved")),  # named last_moved at first
         )
 
 
@@ -178,7 +178,7 @@ class Detector:
                 drift = self._fold(state, series, first)
                 baseline.day = day
             window = series.window(first - LOOKBACK_MINUTES, seg_stop)
-            still, state.last_moved = still_minutes(window, first, state.last_moved)
+            still, state.last_step = still_minutes(window, first, state.last_step)
             rows = minute_rows(window, baseline, still)
             segment = _Segment(job=j, rows=rows, first=LOOKBACK_MINUTES, drift=drift)
             x = np.zeros((0, 0), dtype=np.float32)

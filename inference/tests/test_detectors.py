@@ -11,10 +11,19 @@ from django.conf import settings
 
 from inference.detectors import synthetic as syn
 from inference.detectors.baseline import Baseline
-from inference.detectors.features import STILL_CAP_MINUTES, minute_rows, still_minutes, windows
+from inference.detectors.features import (
+    CHANNELS,
+    N_CHANNELS,
+    N_INPUTS,
+    STILL_CAP_MINUTES,
+    gate_scores,
+    minute_rows,
+    still_minutes,
+    windows,
+)
 from inference.detectors.pipeline import Detector, DetectorConfig, Job, WearerState
 from inference.detectors.pulsenet import CheckpointError, load_checkpoint
-from inference.detectors.schema import ACUTE_KINDS
+from inference.detectors.schema import ACUTE_KINDS, WINDOW_MINUTES
 from inference.detectors.series import MinuteSeries, resample
 
 CAL = syn.Calibration()
@@ -158,49 +167,41 @@ def test_rules_only_configuration_uses_no_baseline_thresholds():
     assert all(d.source == "rule" for d in found)
 
 
+def gated(*windows: tuple[list[float], list[float], float]) -> np.ndarray:
+    """Gate scores of 1 for windows given as (heart rate per minute, its z per minute, context); a
+    NaN heart rate is a minute without a reading."""
+    inputs = np.zeros((len(windows), N_INPUTS), dtype=np.float32)
+    for k, (hr, hr_z, context) in enumerate(windows):
+        win = inputs[k, : WINDOW_MINUTES * N_CHANNELS].reshape(WINDOW_MINUTES, N_CHANNELS)
+        hr_a = np.asarray(hr, dtype=np.float64)
+        win[:, CHANNELS.index("hr_mask")] = np.isfinite(hr_a)
+        win[:, CHANNELS.index("hr_z")] = np.nan_to_num(hr_z)
+        win[:, CHANNELS.index("hr_level")] = np.nan_to_num((hr_a - 70) / 30)
+        win[:, CHANNELS.index("context")] = context
+    return gate_scores(inputs, np.ones((len(windows), len(ACUTE_KINDS)), dtype=np.float32))
+
+
+def steady(hr: float, hr_z: float, context: float = 0.0) -> tuple[list[float], list[float], float]:
+    return [hr] * WINDOW_MINUTES, [hr_z] * WINDOW_MINUTES, context
+
+
+def jump(before: tuple[float, float], last: tuple[float, float]) -> tuple[list[float], list[float], float]:
+    """The window's earlier minutes at `before` (heart rate, z), its last minute at `last`."""
+    n = WINDOW_MINUTES - 1
+    return [before[0]] * n + [last[0]], [before[1]] * n + [last[1]], 0.0
+
+
 def test_a_spike_must_jump_from_the_minutes_before_it():
-    from inference.detectors.features import CHANNELS, N_CHANNELS, N_INPUTS, gate_scores
-    from inference.detectors.schema import ACUTE_KINDS, WINDOW_MINUTES
-
-    def window(before_z: float | None, last_z: float) -> np.ndarray:
-        win = np.zeros((WINDOW_MINUTES, N_CHANNELS), dtype=np.float32)
-        win[:, CHANNELS.index("hr_mask")] = 1.0 if before_z is not None else 0.0
-        win[:, CHANNELS.index("hr_z")] = before_z or 0.0
-        win[:, CHANNELS.index("hr_level")] = (70 + 10 * (before_z or 0.0) - 70) / 30
-        win[-1, CHANNELS.index("hr_mask")] = 1.0
-        win[-1, CHANNELS.index("hr_z")] = last_z
-        win[-1, CHANNELS.index("hr_level")] = (70 + 10 * last_z - 70) / 30
-        out = np.zeros(N_INPUTS, dtype=np.float32)
-        out[: WINDOW_MINUTES * N_CHANNELS] = win.reshape(-1)
-        return out
-
-    inputs = np.stack([window(0.0, 6.0), window(4.5, 6.0), window(None, 6.0), window(0.0, 1.0)])
-    scores = gate_scores(inputs, np.ones((4, len(ACUTE_KINDS)), dtype=np.float32))
-    spike = scores[:, ACUTE_KINDS.index("hr_spike")]
+    nan = float("nan")
+    scores = gated(jump((70, 0.0), (130, 6.0)), jump((115, 4.5), (130, 6.0)), jump((nan, nan), (130, 6.0)), jump((70, 0.0), (80, 1.0)))  # fmt: skip
     # from rest to 130: a spike; already at 115 for minutes: not a new one (tachycardia's to judge);
     # nothing seen before: cannot tell, so it counts; 80 bpm is no spike at all
-    assert spike.tolist() == [1.0, 0.0, 1.0, 0.0]
+    assert scores[:, ACUTE_KINDS.index("hr_spike")].tolist() == [1.0, 0.0, 1.0, 0.0]
     assert scores[1, ACUTE_KINDS.index("tachycardia")] == 1.0
 
 
 def test_tachycardia_is_over_100_or_far_over_the_wearers_usual_from_85():
-    from inference.detectors.features import CHANNELS, N_CHANNELS, N_INPUTS, gate_scores
-    from inference.detectors.schema import ACUTE_KINDS, WINDOW_MINUTES
-
-    def window(hr: float, hr_z: float, context: float = 0.0) -> np.ndarray:
-        win = np.zeros((WINDOW_MINUTES, N_CHANNELS), dtype=np.float32)
-        win[:, CHANNELS.index("hr_mask")] = 1.0
-        win[:, CHANNELS.index("hr_z")] = hr_z
-        win[:, CHANNELS.index("hr_level")] = (hr - 70) / 30
-        win[:, CHANNELS.index("context")] = context
-        out = np.zeros(N_INPUTS, dtype=np.float32)
-        out[: WINDOW_MINUTES * N_CHANNELS] = win.reshape(-1)
-        return out
-
-    cases = [(128, 3.0), (92, 6.0), (92, 3.0), (80, 8.0), (128, 6.0, 1.0)]
-    scores = gate_scores(
-        np.stack([window(*c) for c in cases]), np.ones((len(cases), len(ACUTE_KINDS)), dtype=np.float32)
-    )
+    scores = gated(steady(128, 3.0), steady(92, 6.0), steady(92, 3.0), steady(80, 8.0), steady(128, 6.0, context=1.0))
     # 128 at rest; 92 asleep for someone whose usual is 48 (z 6); not 92 when that is near the usual,
     # not 80 however far over, and never while exercising
     assert scores[:, ACUTE_KINDS.index("tachycardia")].tolist() == [1.0, 1.0, 0.0, 0.0, 0.0]
@@ -279,10 +280,11 @@ def test_detector_state_round_trips_and_reads_states_saved_before_the_drift_alar
     assert WearerState.from_dict(state.to_dict()).to_dict() == state.to_dict()
     old = {**state.to_dict(), "last_drift_day": 19_000}
     del old["drift"]
-    del old["last_moved"]
+    del old["last_step"]
     restored = WearerState.from_dict(old)
     assert (restored.drift.armed, restored.drift.last_fired, restored.drift.last_hot) == (False, 19_000, 19_000)
-    assert restored.last_moved is None  # saved before minutes still were counted: counts from now
+    assert restored.last_step is None  # saved before minutes still were counted: counts from now
+    assert WearerState.from_dict({**old, "last_moved": 123}).last_step == 123  # the field's first name
 
 
 def still_series(steps: np.ndarray, motion: np.ndarray | None = None, heart_rate: float | np.ndarray = 60.0):
@@ -301,15 +303,15 @@ def test_still_minutes_count_from_the_last_step():
     steps[20:] = np.nan  # off the wrist from 1020: no step seen
     motion = np.full(30, 1.01)
     motion[8] = 1.3  # the wrist turns over in bed at 1008: not a step
-    still, last = still_minutes(still_series(steps, motion), 1000, last_moved=None)
+    still, last = still_minutes(still_series(steps, motion), 1000, last_step=None)
     # a wearer not seen before counts as moving when first judged
     assert still[[0, 4, 5, 8, 10, 12, 15, 29]].tolist() == [0, 4, 0, 3, 5, 0, 3, 17]
     assert last == 1012
-    # the state carries the last movement from one call to the next
-    still, _ = still_minutes(still_series(np.zeros(10)), 1000, last_moved=990)
+    # the state carries the last step from one call to the next
+    still, _ = still_minutes(still_series(np.zeros(10)), 1000, last_step=990)
     assert still[[0, 9]].tolist() == [10, 19]
     # hours still (asleep) are capped: 12 hours and a day are the same evidence
-    still, last = still_minutes(still_series(np.zeros(10)), 1000, last_moved=-5000)
+    still, last = still_minutes(still_series(np.zeros(10)), 1000, last_step=-5000)
     assert still.max() == STILL_CAP_MINUTES and last == -5000
 
 

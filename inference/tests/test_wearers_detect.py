@@ -169,9 +169,9 @@ def test_a_new_wearers_first_partial_minute_is_remembered_so_later_runs_are_chea
     assert WearerDetectorState.objects.get(wearer=device.wearer).processed_until == minute + timedelta(minutes=1)
 
 
-def test_the_minute_the_wearer_last_moved_is_kept_between_runs(device):
+def test_the_minute_of_the_wearers_last_step_is_kept_between_runs(device):
     """PulseNet sees how long the wearer has been still, and each run reads only its look-back of
-    recent samples: the minute they last moved (a step here) lives in the detector state."""
+    recent samples: the minute of their last step lives in the detector state."""
     start = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=30)
 
     def send(minutes: range, steps_at: int | None = None) -> None:
@@ -186,20 +186,20 @@ def test_the_minute_the_wearer_last_moved_is_kept_between_runs(device):
         ]
         samples_ingest(device=device, batch=ParsedBatch(samples=samples, rejected=[], battery_pct=None))
 
-    def last_moved() -> datetime:
+    def last_step() -> datetime:
         state = WearerDetectorState.objects.get(wearer=device.wearer).state
-        return datetime.fromtimestamp(state["last_moved"] * 60, tz=UTC)  # this wearer's clock is UTC
+        return datetime.fromtimestamp(state["last_step"] * 60, tz=UTC)  # this wearer's clock is UTC
 
     send(range(21), steps_at=1)  # judged up to minute 19 (20 is the newest, maybe still filling)
     wearers_detect_run(wearer_ids=[device.wearer_id])
-    assert last_moved() == start + timedelta(minutes=1)
+    assert last_step() == start + timedelta(minutes=1)
     send(range(21, 24))  # this run re-reads from minute 5: the step is no longer in its samples
     wearers_detect_run(wearer_ids=[device.wearer_id])
     assert WearerDetectorState.objects.get(wearer=device.wearer).processed_until == start + timedelta(minutes=23)
-    assert last_moved() == start + timedelta(minutes=1)
+    assert last_step() == start + timedelta(minutes=1)
     send(range(24, 27), steps_at=25)
     wearers_detect_run(wearer_ids=[device.wearer_id])
-    assert last_moved() == start + timedelta(minutes=25)
+    assert last_step() == start + timedelta(minutes=25)
 
 
 def test_the_task_judges_busy_wearers_again_a_second_later_on_the_same_queue_a_few_times_at_most():
