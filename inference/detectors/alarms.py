@@ -6,9 +6,12 @@ its threshold). A model trigger needs its score over the threshold in two consec
 once well above it; rule and baseline triggers carry their own sustained windows.
 
 Drift is judged once a day, at noon, on the night just finished: it is reported when its evidence
-has held DRIFT_NIGHTS nights in a row (one restless night is not an illness), then stays quiet until
+has held DRIFT_NIGHTS nights in a row (one restless night is not an illness), or at once when a
+night is far over the line (DRIFT_STRONG of the way from the threshold to 1), then stays quiet until
 the evidence has been quiet for DRIFT_QUIET_DAYS days (a new rise is a new drift) or
-DRIFT_REARM_DAYS have passed (a drift that never settles is reported again).
+DRIFT_REARM_DAYS have passed (a drift that never settles is reported again). 'In a row' counts the
+nights the watch saw: a night without data (the watch on its charger) neither breaks a run nor adds
+to it, unless the gap is longer than DRIFT_GAP_DAYS.
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ import numpy as np
 REARM_MINUTES = 30
 RUN_GAP_MINUTES = 2  # hot minutes closer than this belong to one run (its start is the onset)
 DRIFT_NIGHTS = 2
+DRIFT_STRONG = 0.5  # a drift score this far from its threshold to 1 is reported on one night
 DRIFT_QUIET_DAYS = 2
 DRIFT_REARM_DAYS = 10
+DRIFT_GAP_DAYS = 3  # judged nights further apart than this are not 'in a row'
 NEVER = -(10**6)
 
 
@@ -76,14 +81,17 @@ class DriftAlarm:
     armed: bool = True
     last_fired: int = NEVER  # days
     last_hot: int = NEVER  # last day the evidence was past the threshold
-    nights: int = 0  # nights in a row it was, up to last_hot
+    nights: int = 0  # judged nights in a row it has been, up to last_judged
+    last_judged: int = NEVER  # last day with a night to judge
 
     def to_list(self) -> list[int]:
-        return [int(self.armed), self.last_fired, self.last_hot, self.nights]
+        return [int(self.armed), self.last_fired, self.last_hot, self.nights, self.last_judged]
 
     @classmethod
     def from_list(cls, data: list[int]) -> DriftAlarm:
-        return cls(bool(data[0]), int(data[1]), int(data[2]), int(data[3]))
+        # saved before last_judged was kept: its nights ran up to last_hot
+        last_judged = int(data[4]) if len(data) > 4 else int(data[2])
+        return cls(bool(data[0]), int(data[1]), int(data[2]), int(data[3]), last_judged)
 
 
 def drift_fire(alarm: DriftAlarm, day: int, *, over: bool, sustained: bool = False) -> bool:
@@ -91,9 +99,12 @@ def drift_fire(alarm: DriftAlarm, day: int, *, over: bool, sustained: bool = Fal
     `sustained`: evidence that already spans nights (a CuSum), which need not be seen twice."""
     if not alarm.armed and (day - alarm.last_hot > DRIFT_QUIET_DAYS or day - alarm.last_fired >= DRIFT_REARM_DAYS):
         alarm.armed = True
+    in_a_row = day - alarm.last_judged <= DRIFT_GAP_DAYS
+    alarm.last_judged = day
     if not over:
+        alarm.nights = 0
         return False
-    alarm.nights = alarm.nights + 1 if alarm.last_hot == day - 1 else 1
+    alarm.nights = alarm.nights + 1 if in_a_row else 1
     alarm.last_hot = day
     if alarm.armed and (sustained or alarm.nights >= DRIFT_NIGHTS):
         alarm.armed, alarm.last_fired = False, day

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .alarms import AlarmState, DriftAlarm, drift_fire, fire, model_triggers
+from .alarms import DRIFT_STRONG, AlarmState, DriftAlarm, drift_fire, fire, model_triggers
 from .baseline import Baseline
 from .features import Rows, drift_features, explain, gate_scores, minute_rows, still_minutes, windows
 from .personal import baseline_triggers
@@ -209,11 +209,13 @@ class Detector:
             state.cusum = max(0.0, state.cusum + float(rhr_z[-1]) - CUSUM_K)
             if state.cusum >= CUSUM_H:
                 fired, state.cusum, cusum_fired = ("baseline", min(1.0, state.cusum / (2 * CUSUM_H))), 0.0, True
+        strong = False  # a night far over the line needs no second one
         if self.model is not None:
-            score = float(self.model.score_drift(feats[None, :])[0])
-            if score >= self.threshold(DRIFT):
+            score, threshold = float(self.model.score_drift(feats[None, :])[0]), self.threshold(DRIFT)
+            if score >= threshold:
                 fired = ("model", score)
-        if not drift_fire(state.drift, day, over=fired is not None, sustained=cusum_fired) or fired is None:
+                strong = score >= threshold + (1 - threshold) * DRIFT_STRONG
+        if not drift_fire(state.drift, day, over=fired is not None, sustained=cusum_fired or strong) or fired is None:
             return []
         rising = [k for k, z in enumerate(rhr_z) if z >= 1.0]
         onset_day = day - (len(rhr_z) - 1) + (rising[0] if rising else len(rhr_z) - 1)

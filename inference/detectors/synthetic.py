@@ -7,8 +7,9 @@ that must not alarm, takes the watch off now and then, and produces sensor artef
 watches, not every wearer's watch reports every metric, and each reads SpO2 at its own rate.
 
 `Calibration` holds the numbers that make this realistic; `calibrate()` measures them from the CC BY
-sets in ../shared/data (PMData resting heart rate across people and from day to day; Fitabase 5-second
-heart rate for minute-to-minute variability) and falls back to published-typical defaults without them.
+sets in ../shared/data (PMData resting heart rate across people, and how much Fitbit's smoothing
+steadies it from day to day; Fitabase 5-second heart rate for minute-to-minute variability) and
+falls back to published-typical defaults without them.
 
 Injected anomalies are labelled with kind, onset and end:
     tachycardia   heart rate 35-70 above normal at rest, 15-60 min, rising over a minute or two
@@ -16,7 +17,7 @@ Injected anomalies are labelled with kind, onset and end:
     bradycardia   heart rate 30-41, 10-40 min
     hrv_collapse  HRV falls to 12-35% of normal, 30-120 min
     desaturation  SpO2 78-87.5%, 4-20 min
-    drift         resting heart rate up 6-15 bpm over 2-3 days, HRV and steps down, for 5-10 days
+    drift         resting heart rate up 6-15 bpm over 2-3 days, HRV down, steps down 0-50 %, for 5-10 days
 """
 
 from __future__ import annotations
@@ -33,13 +34,24 @@ from .schema import ACUTE_KINDS, DRIFT
 from .series import MinuteSeries
 
 DAY = 1440
+# An illness cuts a day's steps by 0-50 %: some people stay in bed, others go to work with a fever.
+ILLNESS_SLOWDOWN = 0.5
+# One person's steps from one day to the next: a coefficient of variation of about 0.5 (weekdays and
+# weekends, errands, rest days; Tudor-Locke et al. 2011 and Togo et al. 2008 report 0.3-0.6).
+DAILY_STEPS_LOG_SD = 0.5
 
 
 @dataclass(frozen=True)
 class Calibration:
     rhr_mean: float = 64.0  # resting heart rate across people
     rhr_sd: float = 7.5
-    rhr_day_sd: float = 2.0  # a person's resting heart rate from one day to the next
+    # A night's resting heart rate from one night to the next, as a share of the person's usual: an
+    # ECG study of daily-life resting heart rate found a between-day coefficient of variation of
+    # 5 +/- 3 % asleep (Digital Health 2025, doi:10.1177/20552076251367506). Each synthetic person
+    # gets 0.5-1.5 times this. Not measured from PMData: its daily resting heart rate is Fitbit's
+    # estimate, smoothed over days, and moves far less from one day to the next (fitbit_rhr_day_sd).
+    rhr_night_cv: float = 0.045
+    fitbit_rhr_day_sd: float = 0.8  # PMData's Fitbit resting heart rate from one day to the next
     hr_minute_sd: float = 2.5  # minute-to-minute heart-rate wobble at rest
     steps_per_day: float = 7000.0  # no CC BY minute-steps data here: Tudor-Locke 2011's typical adult
     source: str = "defaults"
@@ -72,7 +84,7 @@ def calibrate(data_dir: Path) -> Calibration:
                 a = np.array(v)
                 if len(a) >= 14:
                     day_sd.append(np.median(np.abs(np.diff(a))) * 1.4826 / np.sqrt(2))
-            values["rhr_day_sd"] = float(np.median(day_sd))
+            values["fitbit_rhr_day_sd"] = float(np.median(day_sd))
             sources.append(f"PMData resting HR ({len(medians)} people)")
     fit = sorted((data_dir / "fitabase_subset").glob("*.csv")) if (data_dir / "fitabase_subset").is_dir() else []
     diffs = []
@@ -133,6 +145,11 @@ def _bouts(rng: np.random.Generator, mask: np.ndarray, count: int, lo: int, hi: 
     return out
 
 
+def night_sd(rng: np.random.Generator, rhr: float, cal: Calibration) -> float:
+    """How much one person's nightly resting heart rate moves from one night to the next (bpm)."""
+    return rhr * cal.rhr_night_cv * rng.uniform(0.5, 1.5)
+
+
 def generate(
     rng: np.random.Generator,
     *,
@@ -162,21 +179,22 @@ def generate(
         "skin_temp_c": full_sensors or rng.random() < 0.6,
     }
     asleep = (hour >= sleep_at) | (hour < wake_at) if sleep_at < 24 else (hour >= sleep_at - 24) & (hour < wake_at)
-    # day-level resting heart rate: day-to-day wobble plus an optional illness-like drift
-    day_rhr = rhr + rng.normal(0, cal.rhr_day_sd, days)
+    # day-level resting heart rate: night-to-night wobble plus an optional illness-like drift
+    day_rhr = rhr + rng.normal(0, night_sd(rng, rhr, cal), days)
     day_hrv = np.ones(days)
     day_steps = np.ones(days)
     events: list[Event] = []
     if days >= 28 and rng.random() < drift_probability:
         onset = int(rng.integers(21, days - 5))
         ramp, length, size = int(rng.integers(2, 4)), int(rng.integers(5, 11)), rng.uniform(6, 15)
+        slowdown = rng.uniform(0, ILLNESS_SLOWDOWN)
         profile = np.zeros(days)
         for d in range(onset, min(days, onset + length + 3)):
             k = d - onset
             profile[d] = min(1.0, (k + 1) / ramp) if k < length else max(0.0, 1 - (k - length + 1) / 3)
         day_rhr += size * profile
         day_hrv *= 1 - 0.3 * profile
-        day_steps *= 1 - 0.45 * profile
+        day_steps *= 1 - slowdown * profile
         events.append(Event(DRIFT, t0 + onset * DAY, t0 + min(days, onset + length) * DAY))
     day_of = np.arange(n) // DAY
     # resting heart rate is the sleeping level (as Fitbit's and PMData's is); awake rest sits above it
@@ -334,23 +352,27 @@ def daily_histories(
             base = real[p // 2 % len(real)]
             offset = int(rng.integers(0, max(1, len(base) - days)))
             rhr = base[offset : offset + days].copy()
+            # Fitbit's estimate is smoothed over days: put back a night's own variation
+            sd = night_sd(rng, float(np.nanmedian(rhr)), cal)
+            rhr += rng.normal(0, np.sqrt(max(0.0, sd**2 - cal.fitbit_rhr_day_sd**2)), len(rhr))
             hrv = np.full(len(rhr), np.nan)
         else:
             level = np.clip(rng.normal(cal.rhr_mean, cal.rhr_sd), 48, 95)
-            rhr = level + rng.normal(0, cal.rhr_day_sd, days) + np.cumsum(rng.normal(0, 0.15, days))
+            rhr = level + rng.normal(0, night_sd(rng, level, cal), days) + np.cumsum(rng.normal(0, 0.15, days))
             hrv = (
                 rng.uniform(25, 70) * np.exp(rng.normal(0, 0.08, days)) if rng.random() < 0.6 else np.full(days, np.nan)
             )
-        steps = cal.steps_per_day * np.exp(rng.normal(0, 0.35, len(rhr)))
+        steps = cal.steps_per_day * np.exp(rng.normal(0, DAILY_STEPS_LOG_SD, len(rhr)))
         event = None
         if rng.random() < 0.6 and len(rhr) >= 45:
             onset = int(rng.integers(36, len(rhr) - 4))
             ramp, length, size = int(rng.integers(2, 4)), int(rng.integers(5, 11)), rng.uniform(6, 15)
+            slowdown = rng.uniform(0, ILLNESS_SLOWDOWN)
             for d in range(onset, min(len(rhr), onset + length)):
                 f = min(1.0, (d - onset + 1) / ramp)
                 rhr[d] += size * f
                 hrv[d] *= 1 - 0.3 * f
-                steps[d] *= 1 - 0.45 * f
+                steps[d] *= 1 - slowdown * f
             event = Event(DRIFT, onset, onset + length)
         missing = rng.random(len(rhr)) < 0.05
         history = [

@@ -31,7 +31,7 @@ from .pipeline import Detector, DetectorConfig, Job, WearerState
 from .pulsenet import LoadedModel, PulseNet, save_checkpoint
 from .schema import ACUTE_KINDS, CYCLING_STILL_MINUTES, DRIFT, TACHYCARDIA_WITHOUT_MOTION
 
-VERSION = "1.2"
+VERSION = "1.3"
 NORMAL_MINUTE_RATE = 1e-4  # share of normal minutes allowed over an acute threshold (~0.15 a day)
 NORMAL_DAY_RATE = 0.01  # share of normal days over the drift threshold
 

@@ -22,7 +22,7 @@ from inference.detectors.features import (
     windows,
 )
 from inference.detectors.pipeline import Detector, DetectorConfig, Job, WearerState
-from inference.detectors.pulsenet import CheckpointError, load_checkpoint
+from inference.detectors.pulsenet import CheckpointError, LoadedModel, load_checkpoint
 from inference.detectors.schema import ACUTE_KINDS, WINDOW_MINUTES
 from inference.detectors.series import MinuteSeries, resample
 
@@ -161,6 +161,28 @@ def test_drift_is_caught_from_daily_resting_heart_rate(model):
     assert "resting heart rate" in found[0].explanation
 
 
+def drift_reports(model, scores: dict[int, float]) -> list[float]:
+    """Days (from the series' start) on which drift is reported when the drift head scores the n-th
+    judged night `scores[n]` (else 0) against a threshold of 0.5."""
+
+    class Scripted(LoadedModel):
+        def score_drift(self, inputs: np.ndarray) -> np.ndarray:
+            self.nights = getattr(self, "nights", 0) + 1
+            return np.array([scores.get(self.nights, 0.0)], dtype=np.float32)
+
+    scripted = Scripted(net=model.net, meta=model.meta, thresholds={**model.thresholds, "drift": 0.5})
+    w = wearer(22, days=20, acute_per_day=0, drift_probability=0)
+    found = detect(Detector(scripted), w.series)
+    return [(d.detected_at / 60 - w.series.start) / 1440 for d in found if d.kind == "drift"]
+
+
+def test_a_night_far_over_the_drift_line_is_reported_alone_and_one_just_over_it_waits_for_the_next(model):
+    [strong] = drift_reports(model, {3: 0.8})  # 0.75 and over: far over the line
+    assert drift_reports(model, {3: 0.6}) == []  # one restless night
+    [two_nights] = drift_reports(model, {3: 0.6, 4: 0.6})
+    assert two_nights - strong == pytest.approx(1.0, abs=0.01)
+
+
 def test_rules_only_configuration_uses_no_baseline_thresholds():
     w = wearer(17, days=2, acute_per_day=1.0, kinds=("hr_spike",))
     found = detect(Detector(None, DetectorConfig(use_rules=True, use_baselines=False, use_model=False)), w.series)
@@ -261,8 +283,10 @@ def test_a_drift_is_reported_after_two_nights_then_again_only_after_quiet_days_o
 
     # one restless night is not a drift; two in a row are
     assert nights(DriftAlarm(), {1: True, 2: False, 3: True, 4: True, 5: True}) == [4]
-    # a night without evidence in between breaks the run; so does a missing night
-    assert nights(DriftAlarm(), {1: True, 3: True, 4: True}) == [4]
+    # a night without data (watch on its charger) neither breaks a run nor counts; a long gap does break it
+    assert nights(DriftAlarm(), {1: True, 3: True, 4: True}) == [3]
+    assert nights(DriftAlarm(), {1: True, 2: False, 4: True}) == []
+    assert nights(DriftAlarm(), {1: True, 5: True, 6: True}) == [6]
     # quiet for two days after a report: a new rise is a new drift
     assert nights(DriftAlarm(), {1: True, 2: True, 3: False, 4: False, 5: True, 6: True}) == [2, 6]
     # one quiet day is not enough: the same drift wobbling
@@ -272,6 +296,10 @@ def test_a_drift_is_reported_after_two_nights_then_again_only_after_quiet_days_o
     # a CuSum's evidence already spans nights: one is enough
     alarm = DriftAlarm()
     assert drift_fire(alarm, 1, over=True, sustained=True)
+    # saved before judged nights were kept: its run of nights ended on its last hot night
+    alarm = DriftAlarm.from_list([1, -(10**6), 10, 1])
+    assert alarm.last_judged == 10
+    assert drift_fire(alarm, 12, over=True)
 
 
 def test_detector_state_round_trips_and_reads_states_saved_before_the_drift_alarm_or_stillness(model):
