@@ -36,8 +36,8 @@ from .series import MinuteSeries
 DAY = 1440
 # An illness cuts a day's steps by 0-50 %: some people stay in bed, others go to work with a fever.
 ILLNESS_SLOWDOWN = 0.5
-# One person's steps from one day to the next: a coefficient of variation of about 0.5 (weekdays and
-# weekends, errands, rest days; Tudor-Locke et al. 2011 and Togo et al. 2008 report 0.3-0.6).
+# One person's steps from one day to the next vary by about half (weekdays and weekends, errands, rest
+# days). An assumption, not a measurement: there is no CC BY daily-steps data in ../shared/data.
 DAILY_STEPS_LOG_SD = 0.5
 
 
