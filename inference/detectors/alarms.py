@@ -22,6 +22,7 @@ import numpy as np
 
 REARM_MINUTES = 30
 RUN_GAP_MINUTES = 2  # hot minutes closer than this belong to one run (its start is the onset)
+STRONG = 0.9  # an acute score this far from its threshold to 1 needs no second minute
 DRIFT_NIGHTS = 2
 DRIFT_STRONG = 0.5  # a drift score this far from its threshold to 1 is reported on one night
 DRIFT_QUIET_DAYS = 2
@@ -45,6 +46,11 @@ class AlarmState:
         return cls(bool(data[0]), int(data[1]), int(data[2]), int(data[3]))
 
 
+def far_over(score: float | np.ndarray, threshold: float | np.ndarray, share: float) -> bool | np.ndarray:
+    """Whether a score (or scores) is at least `share` of the way from its threshold to 1."""
+    return score >= threshold + (1 - threshold) * share
+
+
 def model_triggers(
     minutes: np.ndarray, scores: np.ndarray, threshold: float | np.ndarray, state: AlarmState
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -54,7 +60,7 @@ def model_triggers(
     prev_above = np.concatenate([[state.above], np.where(above, minutes, -(10**9))[:-1]])
     # consecutive: the previous scored minute was over the threshold and is the minute before
     consecutive = above & (prev_above == minutes - 1)
-    strong = scores >= threshold + (1 - threshold) * 0.9
+    strong = far_over(scores, threshold, STRONG)
     if above.any():
         state.above = int(minutes[above][-1])
     return consecutive | strong, scores >= threshold / 2
@@ -89,9 +95,11 @@ class DriftAlarm:
 
     @classmethod
     def from_list(cls, data: list[int]) -> DriftAlarm:
-        # saved before last_judged was kept: its nights ran up to last_hot
-        last_judged = int(data[4]) if len(data) > 4 else int(data[2])
-        return cls(bool(data[0]), int(data[1]), int(data[2]), int(data[3]), last_judged)
+        if len(data) < 5:
+            # saved before judged nights were kept: whether a quiet night followed its last hot one is
+            # unknown, so a run in progress starts again (a report one night later, never a false one)
+            return cls(bool(data[0]), int(data[1]), int(data[2]), 0, int(data[2]))
+        return cls(bool(data[0]), int(data[1]), int(data[2]), int(data[3]), int(data[4]))
 
 
 def drift_fire(alarm: DriftAlarm, day: int, *, over: bool, sustained: bool = False) -> bool:

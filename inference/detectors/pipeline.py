@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .alarms import DRIFT_STRONG, AlarmState, DriftAlarm, drift_fire, fire, model_triggers
+from .alarms import DRIFT_STRONG, AlarmState, DriftAlarm, drift_fire, far_over, fire, model_triggers
 from .baseline import Baseline
 from .features import Rows, drift_features, explain, gate_scores, minute_rows, still_minutes, windows
 from .personal import baseline_triggers
@@ -214,7 +214,7 @@ class Detector:
             score, threshold = float(self.model.score_drift(feats[None, :])[0]), self.threshold(DRIFT)
             if score >= threshold:
                 fired = ("model", score)
-                strong = score >= threshold + (1 - threshold) * DRIFT_STRONG
+                strong = far_over(score, threshold, DRIFT_STRONG)
         if not drift_fire(state.drift, day, over=fired is not None, sustained=cusum_fired or strong) or fired is None:
             return []
         rising = [k for k, z in enumerate(rhr_z) if z >= 1.0]

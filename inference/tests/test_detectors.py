@@ -296,10 +296,12 @@ def test_a_drift_is_reported_after_two_nights_then_again_only_after_quiet_days_o
     # a CuSum's evidence already spans nights: one is enough
     alarm = DriftAlarm()
     assert drift_fire(alarm, 1, over=True, sustained=True)
-    # saved before judged nights were kept: its run of nights ended on its last hot night
+    # saved before judged nights were kept: a quiet night may have followed its last hot one, so a
+    # run in progress starts again rather than report on one more night
     alarm = DriftAlarm.from_list([1, -(10**6), 10, 1])
-    assert alarm.last_judged == 10
-    assert drift_fire(alarm, 12, over=True)
+    assert (alarm.nights, alarm.last_judged) == (0, 10)
+    assert not drift_fire(alarm, 12, over=True)
+    assert drift_fire(alarm, 13, over=True)
 
 
 def test_detector_state_round_trips_and_reads_states_saved_before_the_drift_alarm_or_stillness(model):
