@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -32,6 +32,7 @@ from .schema import (
     DAY_STARTS_AT_MINUTE,
     DRIFT,
     LOOKBACK_MINUTES,
+    PAGES_AS_ONE,
     TACHYCARDIA_WITHOUT_MOTION,
     Detection,
 )
@@ -64,6 +65,18 @@ class WearerState:
 
     def alarm(self, kind: str) -> AlarmState:
         return self.alarms.setdefault(kind, AlarmState())
+
+    def shared_alarm(self, name: str) -> AlarmState:
+        """The alarm of kinds that page as one. A state saved before they shared one starts from its
+        kinds' own: quiet while any of them is."""
+        if name not in self.alarms:
+            own = [self.alarms[k] for k in PAGES_AS_ONE[name] if k in self.alarms]
+            self.alarms[name] = AlarmState(
+                armed=all(a.armed for a in own),
+                last_hot=max((a.last_hot for a in own), default=AlarmState().last_hot),
+                run_start=max((a.run_start for a in own), default=AlarmState().run_start),
+            )
+        return self.alarms[name]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -247,7 +260,7 @@ class Detector:
         minutes = np.arange(rows.start, rows.start + n)
         rules = rule_hits(rows.values, rows.ctx, job.thresholds) if self.config.use_rules else {}
         personal = baseline_triggers(rows) if self.config.use_baselines else {}
-        found = []
+        evidence: dict[str, _Evidence] = {}
         for k, kind in enumerate(ACUTE_KINDS):
             state = job.state.alarm(kind)
             trigger = np.zeros(n, dtype=bool)
@@ -274,9 +287,17 @@ class Detector:
                 trigger[segment.idx] |= m_trig
                 hot[segment.idx] |= m_hot
             hot[:first] = trigger[:first] = False
+            evidence[kind] = _Evidence(trigger, hot, source, score)
+        found = []
+        for name, kinds in _alarms():
+            state = job.state.shared_alarm(name) if name in PAGES_AS_ONE else job.state.alarm(name)
+            trigger = np.logical_or.reduce([evidence[k].trigger for k in kinds])
+            hot = np.logical_or.reduce([evidence[k].hot for k in kinds])
             for minute, onset in fire(minutes, trigger, hot, state):
                 i = minute - rows.start
-                found.append(self._detection(kind, rows, i, onset, str(source[i]), float(score[i]), job, segment))
+                kind = _fired_kind(kinds, evidence, i)
+                e = evidence[kind]
+                found.append(self._detection(kind, rows, i, onset, str(e.source[i]), float(e.score[i]), job, segment))
         return found
 
     def _detection(
@@ -301,6 +322,28 @@ class Detector:
             explanation=text,
             source=source,
         )
+
+
+class _Evidence(NamedTuple):
+    """One kind's minutes: what triggers it, what keeps it 'hot', and the source and score of each."""
+
+    trigger: np.ndarray
+    hot: np.ndarray
+    source: np.ndarray
+    score: np.ndarray
+
+
+def _alarms() -> list[tuple[str, tuple[str, ...]]]:
+    """Each alarm and the kinds it pages for: a group that pages as one, or a kind on its own."""
+    grouped = {k for kinds in PAGES_AS_ONE.values() for k in kinds}
+    return [*PAGES_AS_ONE.items(), *((k, (k,)) for k in ACUTE_KINDS if k not in grouped)]
+
+
+def _fired_kind(kinds: tuple[str, ...], evidence: dict[str, _Evidence], i: int) -> str:
+    """Which kind of an alarm fired at row i: a rule's first (its severity is the clinician's), else
+    the first, in the alarm's order, whose trigger holds."""
+    triggered = [k for k in kinds if evidence[k].trigger[i]]
+    return next((k for k in triggered if evidence[k].source[i] == "rule"), triggered[0])
 
 
 def _severity(kind: str, rows: Rows, i: int) -> str:

@@ -38,6 +38,10 @@ ATTENTION_HEART_RATE_BELOW = 45.0
 ACUTE_KINDS = ("tachycardia", "bradycardia", "hr_spike", "hrv_collapse", "desaturation")
 DRIFT = "drift"
 KINDS = (*ACUTE_KINDS, DRIFT)
+# Kinds that page as one: a racing heart that starts with a sudden jump is one event, not two. They
+# share one alarm (one detection, then quiet until REARM_MINUTES pass without either being hot),
+# named here; the detection carries the kind that fired first.
+PAGES_AS_ONE = {"high_heart_rate": ("tachycardia", "hr_spike")}
 # Without a motion sensor, cycling (no steps) looks like tachycardia at rest: a stricter threshold,
 # while the wearer could be on a bike. After CYCLING_STILL_MINUTES without a step (asleep, lying
 # down) they cannot, and the usual threshold applies.

@@ -21,6 +21,8 @@ from inference.detectors.features import (
     still_minutes,
     windows,
 )
+from inference.detectors import pipeline
+from inference.detectors.alarms import AlarmState
 from inference.detectors.pipeline import Detector, DetectorConfig, Job, WearerState
 from inference.detectors.pulsenet import CheckpointError, LoadedModel, load_checkpoint
 from inference.detectors.schema import ACUTE_KINDS, WINDOW_MINUTES
@@ -374,3 +376,36 @@ def test_days_run_noon_to_noon_and_a_state_saved_with_midnight_days_carries_on(m
     detect(Detector(model), w.series.window(start + 1440 + 600 - 15, start + 2 * 1440 + 900), old)
     assert old.baseline.day == (start + 2 * 1440) // 1440  # folded at noon on day 3, not at noon on day 2
     assert [row[0] for row in old.baseline.history] == [(start - 720) // 1440, (start + 1440) // 1440]
+
+
+def test_a_racing_heart_that_starts_with_a_jump_pages_once(model, monkeypatch):
+    """Tachycardia and a sudden spike page as one high heart rate: a jump that stays up is one
+    detection (the kind that fired first), and one after 30 quiet minutes is a new detection."""
+    w = wearer(21, days=2, acute_per_day=0, drift_probability=0)
+    hr, steps = w.series.values["heart_rate"], w.series.values["steps"]
+    night = 1440 + 2 * 60  # 02:00 on the second day, asleep
+    steps[night - 240 : night + 240] = 0
+    hr[night - 240 : night + 240] = 58.0
+    hr[night : night + 40] = 140.0  # a jump that stays up for 40 minutes
+    hr[night + 120 : night + 160] = 140.0  # and another, after 80 quiet minutes
+
+    def high_heart_rate() -> list[tuple[str, int]]:
+        found = detect(Detector(model), w.series)
+        return [(d.kind, int(d.onset // 60) - w.series.start) for d in found if d.detected_at // 60 >= w.series.start + night]
+
+    assert high_heart_rate() == [("hr_spike", night), ("hr_spike", night + 120)]
+    # each with its own alarm, both kinds would have paged for each
+    monkeypatch.setattr(pipeline, "PAGES_AS_ONE", {})
+    alone = high_heart_rate()
+    assert [k for k, _ in alone] == ["hr_spike", "tachycardia", "hr_spike", "tachycardia"]
+    assert all(night <= onset < night + 40 for _, onset in alone[:2])
+
+
+def test_a_state_saved_before_kinds_paged_as_one_stays_quiet_while_either_kind_is():
+    state = WearerState.from_dict(
+        {**WearerState().to_dict(), "alarms": {"hr_spike": [0, 500, 490, 500], "tachycardia": [1, 100, 90, 100]}}
+    )
+    shared = state.shared_alarm("high_heart_rate")
+    assert (shared.armed, shared.last_hot, shared.run_start) == (False, 500, 490)
+    fresh = WearerState().shared_alarm("high_heart_rate")
+    assert fresh.armed and fresh.to_list() == AlarmState().to_list()
