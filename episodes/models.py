@@ -59,6 +59,12 @@ class Episode(models.Model):
     SEVERITY_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
     # Kinds a heart-rate explanation (exercise, a procedure) may inhibit: never SpO2, falls or SOS.
     HEART_RATE_KINDS = frozenset({Kind.TACHYCARDIA, Kind.HR_SPIKE, Kind.HRV_COLLAPSE})
+    # Kinds that are one event to the people paged: a racing heart that began with a sudden jump is
+    # one high heart rate. Evidence of either adds to the active episode of the other.
+    SAME_EVENT_KINDS = {
+        Kind.TACHYCARDIA: (Kind.TACHYCARDIA, Kind.HR_SPIKE),
+        Kind.HR_SPIKE: (Kind.HR_SPIKE, Kind.TACHYCARDIA),
+    }
     # Kinds that go straight to caregivers, without asking the wearer first.
     RED_FLAG_KINDS = frozenset({Kind.SOS, Kind.FALL})
 

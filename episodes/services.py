@@ -63,7 +63,8 @@ def episode_open(
     location: dict[str, Any] | None = None,
     zone: Zone | None = None,
 ) -> tuple[Episode, bool]:
-    """Open an episode, or add evidence to the active one of the same wearer and kind.
+    """Open an episode, or add evidence to the active one of the same wearer and kind (or of a kind
+    that is the same event to the people paged: a high heart rate, sudden or not).
 
     Returns (episode, created). New evidence may raise the severity, never lower it. Safe under
     concurrency: the partial unique index lets only one active episode per (wearer, kind) exist.
@@ -73,7 +74,14 @@ def episode_open(
             point_validate(location)
         except GeometryError as exc:
             raise ValidationError({"location": str(exc)}) from exc
-    active = Episode.objects.select_for_update().filter(wearer=wearer, kind=kind).exclude(state=sm.RESOLVED).first()
+    same_event = Episode.SAME_EVENT_KINDS.get(kind, (kind,))
+    active = (
+        Episode.objects.select_for_update()
+        .filter(wearer=wearer, kind__in=same_event)
+        .exclude(state=sm.RESOLVED)
+        .order_by("started_at")
+        .first()
+    )
     if active is None:
         try:
             with transaction.atomic():

@@ -72,6 +72,18 @@ def test_another_kind_opens_another_episode(wearer):
     assert Episode.objects.filter(wearer=wearer).count() == 2
 
 
+def test_a_high_heart_rate_sudden_or_not_is_one_episode(wearer, caregiver):
+    spike, _ = open_one(wearer, kind=Episode.Kind.HR_SPIKE, severity=Episode.Severity.MEDIUM)
+    again, created = open_one(wearer, kind=Episode.Kind.TACHYCARDIA, severity=Episode.Severity.HIGH, score=0.9)
+    assert not created and again.id == spike.id
+    spike.refresh_from_db()
+    assert (spike.kind, spike.severity, spike.score) == (Episode.Kind.HR_SPIKE, Episode.Severity.HIGH, 0.9)
+    assert spike.events.filter(kind=EpisodeEvent.Kind.EVIDENCE).count() == 1
+    episode_resolve(episode=spike, by=caregiver, resolution=Episode.Resolution.RECOVERED)
+    _, created = open_one(wearer, kind=Episode.Kind.TACHYCARDIA)
+    assert created
+
+
 def test_after_resolution_the_same_kind_opens_a_new_episode(wearer, caregiver):
     first, _ = open_one(wearer)
     episode_resolve(episode=first, by=caregiver, resolution=Episode.Resolution.RECOVERED)

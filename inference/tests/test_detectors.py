@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from django.conf import settings
 
+from inference.detectors import pipeline
 from inference.detectors import synthetic as syn
+from inference.detectors.alarms import AlarmState
 from inference.detectors.baseline import Baseline
 from inference.detectors.features import (
     CHANNELS,
@@ -21,8 +23,6 @@ from inference.detectors.features import (
     still_minutes,
     windows,
 )
-from inference.detectors import pipeline
-from inference.detectors.alarms import AlarmState
 from inference.detectors.pipeline import Detector, DetectorConfig, Job, WearerState
 from inference.detectors.pulsenet import CheckpointError, LoadedModel, load_checkpoint
 from inference.detectors.schema import ACUTE_KINDS, WINDOW_MINUTES
@@ -391,7 +391,11 @@ def test_a_racing_heart_that_starts_with_a_jump_pages_once(model, monkeypatch):
 
     def high_heart_rate() -> list[tuple[str, int]]:
         found = detect(Detector(model), w.series)
-        return [(d.kind, int(d.onset // 60) - w.series.start) for d in found if d.detected_at // 60 >= w.series.start + night]
+        return [
+            (d.kind, int(d.onset // 60) - w.series.start)
+            for d in found
+            if d.detected_at // 60 >= w.series.start + night
+        ]
 
     assert high_heart_rate() == [("hr_spike", night), ("hr_spike", night + 120)]
     # each with its own alarm, both kinds would have paged for each
