@@ -156,6 +156,8 @@ def explain(kind: str, rows: Rows, i: int) -> str:
     v, ctx = rows.values, int(rows.ctx[i])
     doing = {REST: "at rest", 1: "while lightly active", ACTIVE: "while active"}[ctx]
     exercising = "not exercising" if ctx != ACTIVE else "exercising"
+    if not np.isfinite(v["steps"][i]) and not np.isfinite(v["motion_g"][i]):
+        doing, exercising = "", "activity unknown (the watch sent no steps or motion)"
 
     def usual(metric: str, fmt: str = ".0f") -> str:
         mean, std = rows.expected[metric][0][i], rows.expected[metric][1][i]
@@ -164,7 +166,7 @@ def explain(kind: str, rows: Rows, i: int) -> str:
     if kind in ("tachycardia", "bradycardia", "hr_spike"):
         hr = v["heart_rate"][i]
         lead = "sudden jump: " if kind == "hr_spike" else ""
-        return f"{lead}heart rate {hr:.0f} {doing}, {usual('heart_rate')}; {exercising}"
+        return f"{lead}heart rate {hr:.0f}{' ' + doing if doing else ''}, {usual('heart_rate')}; {exercising}"
     if kind == "hrv_collapse":
         lo = max(0, i - WINDOW_MINUTES + 1)
         recent = v["hrv_ms"][lo : i + 1]

@@ -145,15 +145,17 @@ class Detector:
     def threshold(self, kind: str) -> float:
         return self.model.thresholds.get(kind, DEFAULT_THRESHOLD) if self.model else DEFAULT_THRESHOLD
 
-    def thresholds(self, kind: str, motion: np.ndarray, still: np.ndarray) -> float | np.ndarray:
-        """The threshold for each scored minute (`motion`: its motion reading, NaN when the watch
+    def thresholds(self, kind: str, motion: np.ndarray, steps: np.ndarray, still: np.ndarray) -> float | np.ndarray:
+        """The threshold for each scored minute (`motion`, `steps`: its readings, NaN when the watch
         sends none; `still`: minutes since the wearer's last step). Without motion, cycling looks like
         tachycardia at rest: a stricter threshold, unless the wearer has not taken a step for
-        CYCLING_STILL_MINUTES."""
+        CYCLING_STILL_MINUTES. Without steps either, nothing tells rest from exercise (hours without a
+        step count are not hours still): the stricter threshold too."""
         if kind != "tachycardia" or self.model is None or TACHYCARDIA_WITHOUT_MOTION not in self.model.thresholds:
             return self.threshold(kind)
-        maybe_cycling = ~np.isfinite(motion) & (still < CYCLING_STILL_MINUTES)
-        return np.where(maybe_cycling, self.threshold(TACHYCARDIA_WITHOUT_MOTION), self.threshold(kind))
+        no_motion = ~np.isfinite(motion)
+        maybe_active = no_motion & ((still < CYCLING_STILL_MINUTES) | ~np.isfinite(steps))
+        return np.where(maybe_active, self.threshold(TACHYCARDIA_WITHOUT_MOTION), self.threshold(kind))
 
     def run(self, jobs: list[Job]) -> list[list[Detection]]:
         segments: list[_Segment] = []
@@ -277,7 +279,8 @@ class Detector:
                 source[new] = "baseline"
                 score[new] = 0.9
             if segment.scores is not None and len(segment.idx):
-                threshold = self.thresholds(kind, rows.values["motion_g"][segment.idx], rows.still[segment.idx])
+                v, idx = rows.values, segment.idx
+                threshold = self.thresholds(kind, v["motion_g"][idx], v["steps"][idx], rows.still[idx])
                 m_trig, m_hot = model_triggers(minutes[segment.idx], segment.scores[:, k], threshold, state)
                 new = np.zeros(n, dtype=bool)
                 new[segment.idx] = m_trig

@@ -18,6 +18,7 @@ from inference.detectors.features import (
     N_CHANNELS,
     N_INPUTS,
     STILL_CAP_MINUTES,
+    explain,
     gate_scores,
     minute_rows,
     still_minutes,
@@ -236,16 +237,19 @@ def test_tachycardia_needs_a_higher_score_from_a_watch_without_motion_while_the_
     for the minutes with no motion reading, unless the wearer has not taken a step for hours; the
     other kinds are unchanged."""
     detector = Detector(model)
-    motion = np.array([1.02, np.nan, 1.3, np.nan])
-    still = np.array([20, 20, 20, 240])
-    assert detector.thresholds("tachycardia", motion, still).tolist() == [
+    motion = np.array([1.02, np.nan, 1.3, np.nan, np.nan, 1.1])
+    steps = np.array([0, 0, 0, 0, np.nan, np.nan])
+    still = np.array([20, 20, 20, 240, 240, 240])
+    assert detector.thresholds("tachycardia", motion, steps, still).tolist() == [
         model.thresholds["tachycardia"],
         model.thresholds["tachycardia_without_motion"],
         model.thresholds["tachycardia"],
         model.thresholds["tachycardia"],  # 4 hours without a step: not on a bike
+        model.thresholds["tachycardia_without_motion"],  # no step count at all: not known to be still
+        model.thresholds["tachycardia"],  # the motion reading tells
     ]
-    assert detector.thresholds("hr_spike", motion, still) == model.thresholds["hr_spike"]
-    assert Detector(None).thresholds("tachycardia", motion, still) == 0.5  # no model: the baselines decide
+    assert detector.thresholds("hr_spike", motion, steps, still) == model.thresholds["hr_spike"]
+    assert Detector(None).thresholds("tachycardia", motion, steps, still) == 0.5  # no model: the baselines decide
 
 
 def test_only_cycling_on_a_watch_without_motion_is_ambiguous():
@@ -413,3 +417,12 @@ def test_a_state_saved_before_kinds_paged_as_one_stays_quiet_while_either_kind_i
     assert (shared.armed, shared.last_hot, shared.run_start) == (False, 500, 490)
     fresh = WearerState().shared_alarm("high_heart_rate")
     assert fresh.armed and fresh.to_list() == AlarmState().to_list()
+
+
+def test_a_heart_rate_without_steps_or_motion_is_not_explained_as_at_rest():
+    series = still_series(np.full(30, np.nan), heart_rate=110.0)
+    rows = minute_rows(series, Baseline(), still=np.full(30, 600.0))
+    text = explain("tachycardia", rows, 29)
+    assert "at rest" not in text and "activity unknown (the watch sent no steps or motion)" in text
+    series.values["steps"][:] = 0
+    assert "at rest" in explain("tachycardia", minute_rows(series, Baseline(), still=np.full(30, 600.0)), 29)
