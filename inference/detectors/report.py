@@ -84,7 +84,8 @@ def report_markdown(
         + ", ".join(f"{k} {v:.3f}" for k, v in sorted(model.thresholds.items()))
         + ". `tachycardia_without_motion` applies to minutes with no motion reading (such as the real bed"
         " below, a Fitbit export) while the wearer could be cycling (a step within the last"
-        f" {CYCLING_STILL_MINUTES // 60} hours): there, cycling without steps looks like tachycardia at rest.",
+        f" {CYCLING_STILL_MINUTES // 60} hours, or no step count at all): there, cycling without steps looks like"
+        " tachycardia at rest.",
         "- Inputs: each minute's last 15 minutes of baseline-normalised channels, how much of the baseline is",
         "  the wearer's own, and how long the wearer has been still (minutes since the last step, up to 12",
         "  hours): after hours without a step (asleep, lying down) a racing heart is not a bike ride.",
