@@ -6,8 +6,8 @@ Test beds:
     injected into their real traces: acute heart-rate kinds on a third of their days and one
     illness-like drift each. False alarms are counted on their untouched days.
 
-An event counts as caught when a detection of its kind (tachycardia and hr_spike stand in for each
-other: both page as a high heart rate) fires between its onset and 30 minutes after its end; a
+An event counts as caught when a detection of its kind (or of a kind that pages as one with it:
+tachycardia and hr_spike, both a high heart rate) fires between its onset and 30 minutes after its end; a
 drift must be caught within 3 days of its onset. Delay is detected_at minus onset.
 """
 
@@ -25,11 +25,11 @@ from .alarms import AlarmState, fire
 from .pipeline import Detector, DetectorConfig, Job, WearerState
 from .pulsenet import LoadedModel
 from .rules import _sustained
-from .schema import ACUTE_KINDS, DRIFT, KINDS
+from .schema import ACUTE_KINDS, DRIFT, KINDS, PAGES_AS_ONE
 from .series import MinuteSeries
 
 DAY = 1440
-FAMILY = {"tachycardia": {"tachycardia", "hr_spike"}, "hr_spike": {"tachycardia", "hr_spike"}}
+FAMILY = {k: set(kinds) for kinds in PAGES_AS_ONE.values() for k in kinds}  # kinds that stand in for each other
 LATE_TOLERANCE = 30  # minutes after an acute event's end that still count as catching it
 DRIFT_WINDOW_DAYS = 3
 
