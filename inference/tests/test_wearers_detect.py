@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from episodes.models import Episode
+from inference.detectors.schema import PAGES_AS_ONE
 from inference.models import DetectionSettings, ModelVersion, WearerDetectorState
 from inference.services import pulsenet, wearers_detect_run
 from inference.tasks import wearers_detect as wearers_detect_task
@@ -253,3 +254,31 @@ def test_wall_clock_follows_the_wearers_utc_offset_across_a_dst_change():
     assert _wall_clock(epoch, tz).tolist() == expected
     assert expected[1] - expected[2] == 3600 - 30.5  # the hour repeats on the wall clock
     assert _wall_clock(np.zeros(0), tz).size == 0
+
+
+def test_a_racing_heart_that_starts_with_a_jump_opens_one_episode(device):
+    """Live, end to end: a jump from 62 to 160 at rest that stays up is a sudden spike and, ten minutes
+    on, the rule floor's tachycardia. One event: one episode, paged once."""
+    now = timezone.now().replace(second=0, microsecond=0)
+    start = now - timedelta(minutes=60)
+    samples = [
+        SampleInput(
+            sequence=i,
+            recorded_at=start + timedelta(seconds=30 * i),
+            heart_rate=62.0 if i < 60 else 160.0,
+            steps=0,
+        )
+        for i in range(121)
+    ]
+    samples_ingest(device=device, batch=ParsedBatch(samples=samples, rejected=[], battery_pct=None))
+    assert wearers_detect_run(wearer_ids=[device.wearer_id]).found == 1  # the detector reports it once
+    episode = Episode.objects.get(wearer=device.wearer)  # and an episode of either kind takes the other's
+    assert episode.kind in ("hr_spike", "tachycardia")
+    assert episode.severity == "high"
+
+
+def test_episodes_and_the_detector_agree_on_which_kinds_are_one_event():
+    for kinds in PAGES_AS_ONE.values():
+        for kind in kinds:
+            assert set(Episode.SAME_EVENT_KINDS[kind]) == set(kinds)
+    assert {k for kinds in PAGES_AS_ONE.values() for k in kinds} == set(Episode.SAME_EVENT_KINDS)
