@@ -84,45 +84,88 @@ def _rest_start(rng: np.random.Generator, series: MinuteSeries, day: int, length
     return None
 
 
-def stanford_bed(data_dir: Path, *, seed: int) -> list[TestWearer]:
-    folder = data_dir / "stanford_covid_fitbit"
-    rng = np.random.default_rng(seed)
+DRIFT_HISTORY_DAYS = (28, 14)  # a drift needs a normal to drift from: 14 worn days in the 4 weeks before
+
+
+def _worn_days(series: MinuteSeries) -> set[int]:
+    """Days the watch read a heart rate for at least 10 hours (as an untouched day needs)."""
+    first = series.start // DAY
+    seen = np.isfinite(series.values["heart_rate"])
+    per_day = np.bincount((np.arange(series.start, series.end)[seen] // DAY) - first)
+    return {first + d for d, n in enumerate(per_day) if n >= 600}
+
+
+def _drift_onset(rng: np.random.Generator, series: MinuteSeries) -> int | None:
+    """A day for an injected drift: 28 days or more into the trace and 10 before its end, where the
+    watch was worn on the onset day and the 2 after it (the days it must be caught in) and on 14 of
+    the 28 days before (a normal to drift from). A drift injected into weeks without data, or onto a
+    wearer just back from a month without the watch, is not an event any detector could see. The day
+    drawn is kept where it qualifies; otherwise the nearest one that does (earlier on a tie)."""
+    first_day, last_day = series.start // DAY, (series.end - 1) // DAY
+    worn = _worn_days(series)
+    history, needed = DRIFT_HISTORY_DAYS
+    candidates = [
+        d
+        for d in range(first_day + 28, last_day - 9)
+        if {d, d + 1, d + 2} <= worn and len(worn & set(range(d - history, d))) >= needed
+    ]
+    drawn = first_day + int(rng.integers(28, last_day - first_day - 9))
+    return min(candidates, key=lambda d: (abs(d - drawn), d)) if candidates else None
+
+
+def stanford_bed(data_dir: Path, *, seed: int, draws: int = 1) -> list[TestWearer]:
+    """The real people with anomalies injected `draws` times over, independently (draw k from seed
+    + k): one drift per person per draw, so 12 people give 12 drifts a draw, and figures from one
+    draw move by a tenth when a single drift is caught or not."""
     out = []
-    for path in sorted(folder.glob("*_minute.csv.gz")):
-        series = syn.read_stanford(path)
-        hr = series.values["heart_rate"]
-        events: list[syn.Event] = []
-        first_day, last_day = series.start // DAY, (series.end - 1) // DAY
-        n_days = last_day - first_day + 1
-        drift_days: set[int] = set()
-        if n_days >= 40:
-            onset = first_day + int(rng.integers(28, n_days - 10))
-            ramp, length, size = int(rng.integers(2, 4)), int(rng.integers(5, 11)), rng.uniform(6, 15)
-            for d in range(onset, onset + length):
-                a, b = max(0, d * DAY - series.start), min(len(hr), (d + 1) * DAY - series.start)
-                hr[a:b] += size * min(1.0, (d - onset + 1) / ramp)
-            events.append(syn.Event(DRIFT, onset * DAY, (onset + length) * DAY))
-            drift_days = set(range(onset - 1, onset + length + 8))
-        for day in range(first_day + 1, last_day):
-            if day in drift_days or rng.random() > 0.35:
-                continue
-            kind = str(rng.choice(["tachycardia", "bradycardia", "hr_spike"]))
-            lo, hi = {"tachycardia": (15, 60), "bradycardia": (10, 40), "hr_spike": (4, 12)}[kind]
-            length = int(rng.integers(lo, hi + 1))
-            a = _rest_start(rng, series, day, length)
-            if a is None:
-                continue
-            b = a + length
-            if kind == "tachycardia":
-                hr[a:b] += rng.uniform(35, 70) * (1 - np.exp(-(np.arange(length) + 1) / 1.5))
-            elif kind == "hr_spike":
-                hr[a:b] += rng.uniform(40, 70)
-            else:
-                hr[a:b] = rng.uniform(30, 41) + rng.normal(0, 1.0, length)
-            events.append(syn.Event(kind, series.start + a, series.start + b))
+    for i, path in enumerate(sorted((data_dir / "stanford_covid_fitbit").glob("*_minute.csv.gz"))):
+        real = syn.read_stanford(path)
         name = path.name.split("_")[0]
-        out.append(TestWearer(name, series, events, _untouched(series, events)))
+        for k in range(draws):
+            series = real.window(real.start, real.end)  # a copy: the injection writes into it
+            events = _inject(series, seed + k, i)
+            out.append(
+                TestWearer(name if draws == 1 else f"{name}#{k + 1}", series, events, _untouched(series, events))
+            )
     return out
+
+
+def _inject(series: MinuteSeries, seed: int, person: int) -> list[syn.Event]:
+    """Inject an illness-like drift and acute events at rest into a real trace (in place). The drift,
+    and each day's acute event, come from their own random streams, so moving one (a drift onset the
+    wearer's data cannot show) redraws nothing else."""
+    hr = series.values["heart_rate"]
+    events: list[syn.Event] = []
+    first_day, last_day = series.start // DAY, (series.end - 1) // DAY
+    drift_days: set[int] = set()
+    rng = np.random.default_rng((seed, person))
+    onset = _drift_onset(rng, series) if last_day - first_day + 1 >= 40 else None
+    if onset is not None:
+        ramp, length, size = int(rng.integers(2, 4)), int(rng.integers(5, 11)), rng.uniform(6, 15)
+        for d in range(onset, onset + length):
+            a, b = max(0, d * DAY - series.start), min(len(hr), (d + 1) * DAY - series.start)
+            hr[a:b] += size * min(1.0, (d - onset + 1) / ramp)
+        events.append(syn.Event(DRIFT, onset * DAY, (onset + length) * DAY))
+        drift_days = set(range(onset - 1, onset + length + 8))
+    for day in range(first_day + 1, last_day):
+        rng = np.random.default_rng((seed, person, day))
+        if day in drift_days or rng.random() > 0.35:
+            continue
+        kind = str(rng.choice(["tachycardia", "bradycardia", "hr_spike"]))
+        lo, hi = {"tachycardia": (15, 60), "bradycardia": (10, 40), "hr_spike": (4, 12)}[kind]
+        length = int(rng.integers(lo, hi + 1))
+        a = _rest_start(rng, series, day, length)
+        if a is None:
+            continue
+        b = a + length
+        if kind == "tachycardia":
+            hr[a:b] += rng.uniform(35, 70) * (1 - np.exp(-(np.arange(length) + 1) / 1.5))
+        elif kind == "hr_spike":
+            hr[a:b] += rng.uniform(40, 70)
+        else:
+            hr[a:b] = rng.uniform(30, 41) + rng.normal(0, 1.0, length)
+        events.append(syn.Event(kind, series.start + a, series.start + b))
+    return events
 
 
 # -- comparison detectors ----------------------------------------------------------------------

@@ -23,6 +23,12 @@ class Command(BaseCommand):
         parser.add_argument("--data-dir", default=str(settings.PULSERA_SHARED_DATA_DIR))
         parser.add_argument("--output", default=str(settings.BASE_DIR / "docs" / "pulsenet.md"), help="'' to skip")
         parser.add_argument("--seed", type=int, default=1001, help="test-bed seed (training uses others)")
+        parser.add_argument(
+            "--real-draws",
+            type=int,
+            default=5,
+            help="independent injections into the real traces, pooled (one drift per person per draw)",
+        )
         parser.add_argument("--synthetic-wearers", type=int, default=40)
         parser.add_argument("--days", type=int, default=35)
 
@@ -56,8 +62,11 @@ class Command(BaseCommand):
         )
         beds["synthetic"] = ev.synthetic_bed(cal, seed=seed, wearers=int(o["synthetic_wearers"]), days=int(o["days"]))  # type: ignore[call-overload]
         if (data_dir / "stanford_covid_fitbit").is_dir():
-            self.stdout.write("Real test bed: Stanford/Mishra 2020 Fitbit wearers with injected anomalies")
-            beds["stanford"] = ev.stanford_bed(data_dir, seed=seed + 1)
+            draws = max(1, int(o["real_draws"]))  # type: ignore[call-overload]
+            self.stdout.write(
+                f"Real test bed: Stanford/Mishra 2020 Fitbit wearers with injected anomalies ({draws} draws)"
+            )
+            beds["stanford"] = ev.stanford_bed(data_dir, seed=seed + 1, draws=draws)
         else:
             self.stderr.write(
                 f"Skipping the real test bed: no {data_dir / 'stanford_covid_fitbit'} (see ../shared/data/README.md)"

@@ -1,0 +1,98 @@
+"""The real test bed's injections: a drift only where the wearer's data could show one, and draws
+that are independent of each other. Built here from small CSVs in the Stanford set's format."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from inference.detectors import evaluation as ev
+from inference.detectors.schema import DRIFT
+from inference.detectors.series import MinuteSeries
+
+DAY = ev.DAY
+START = datetime(2020, 3, 1, tzinfo=UTC)
+
+
+def _series(days: int, worn) -> MinuteSeries:  # type: ignore[no-untyped-def]
+    """A resting trace (heart rate 60-70, no steps) over `days`, worn on the days `worn(day)` says."""
+    rng = np.random.default_rng(0)
+    start = int(START.timestamp()) // 60
+    series = MinuteSeries.empty(start, days * DAY)
+    hr = 65 + rng.normal(0, 3, days * DAY)
+    for d in range(days):
+        if not worn(d):
+            hr[d * DAY : (d + 1) * DAY] = np.nan
+    series.values["heart_rate"][:] = hr
+    series.values["steps"][:] = np.where(np.isfinite(hr), 0.0, np.nan)
+    series.last_ts[:] = np.where(np.isfinite(hr), (start + np.arange(days * DAY)) * 60.0, np.nan)
+    return series
+
+
+def _write_person(folder: Path, name: str, days: int) -> None:
+    rng = np.random.default_rng(len(name))
+    with gzip.open(folder / f"{name}_minute.csv.gz", "wt", compresslevel=1) as fh:
+        fh.write("datetime,hr_mean_bpm,steps\n")
+        for m in range(days * DAY):
+            t = (START + timedelta(minutes=m)).strftime("%Y-%m-%d %H:%M:%S")
+            fh.write(f"{t},{65 + rng.normal(0, 3):.1f},0\n")
+
+
+def test_a_drift_is_injected_only_where_the_watch_was_worn_and_after_weeks_of_normal():
+    first = int(START.timestamp()) // 60 // DAY
+
+    # 100 days: worn for 40, off for 20 (on the charger), back for 40
+    def worn(d: int) -> bool:
+        return d < 40 or d >= 60
+
+    series = _series(100, worn)
+    onsets = set()
+    for seed in range(60):
+        onset = ev._drift_onset(np.random.default_rng(seed), series)
+        assert onset is not None
+        d = onset - first
+        onsets.add(d)
+        assert worn(d) and worn(d + 1) and worn(d + 2)  # its first 3 days are worn
+        assert sum(worn(k) for k in range(d - 28, d)) >= 14  # with a normal before it
+    assert min(onsets) >= 28 and max(onsets) <= 90  # 28 days in, 10 before the end
+    assert any(d < 40 for d in onsets) and any(d >= 74 for d in onsets)  # both stretches can hold one
+    assert not any(60 <= d < 74 for d in onsets)  # never onto a wearer just back
+    # nowhere qualifies: no drift at all, rather than one nothing could see
+    assert ev._drift_onset(np.random.default_rng(1), _series(60, lambda d: d % 2 == 0)) is None
+
+
+def test_moving_the_drift_redraws_no_acute_event(monkeypatch):
+    series = _series(70, lambda d: True)
+    first = series.start // DAY
+    before = ev._inject(series.window(series.start, series.end), seed=7, person=3)
+    monkeypatch.setattr(ev, "_drift_onset", lambda rng, s: first + 50)
+    after = ev._inject(series.window(series.start, series.end), seed=7, person=3)
+    drift_before = next(e for e in before if e.kind == DRIFT).onset // DAY
+    assert drift_before != first + 50
+
+    def acute(events, skip):  # type: ignore[no-untyped-def]
+        return [(e.kind, e.onset, e.end) for e in events if e.kind != DRIFT and e.onset // DAY not in skip]
+
+    near = {d for onset in (drift_before, first + 50) for d in range(onset - 1, onset + 19)}
+    assert acute(before, near) == acute(after, near)
+    assert len(acute(before, near)) >= 5
+
+
+def test_each_draw_injects_its_own_events_into_its_own_copy_of_the_people(tmp_path):
+    folder = tmp_path / "stanford_covid_fitbit"
+    folder.mkdir()
+    for name in ("PERSONA", "PERSONB"):
+        _write_person(folder, name, 42)
+    [one_a, one_b] = ev.stanford_bed(tmp_path, seed=11)
+    pooled = ev.stanford_bed(tmp_path, seed=11, draws=3)
+    assert [w.name for w in pooled] == [f"PERSON{p}#{k}" for p in "AB" for k in (1, 2, 3)]
+    # the first draw is the one-draw bed, the others are their own
+    assert pooled[0].events == one_a.events and pooled[3].events == one_b.events
+    assert pooled[0].events != pooled[1].events != pooled[2].events
+    assert all(any(e.kind == DRIFT for e in w.events) for w in pooled)
+    # an injection never leaks into another draw's copy of the same person
+    raised = [np.nanmean(w.series.values["heart_rate"]) for w in pooled[:3]]
+    assert len(set(np.round(raised, 6))) == 3
