@@ -20,9 +20,19 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .alarms import DRIFT_STRONG, AlarmState, DriftAlarm, drift_fire, far_over, fire, model_triggers
+from .alarms import DRIFT_REARM_DAYS, DRIFT_STRONG, AlarmState, DriftAlarm, drift_fire, far_over, fire, model_triggers
 from .baseline import Baseline
-from .features import Rows, drift_features, explain, gate_scores, minute_rows, still_minutes, windows
+from .features import (
+    DRIFT_DAYS,
+    Rows,
+    drift_features,
+    explain,
+    gate_scores,
+    minute_rows,
+    resting_rate_z,
+    still_minutes,
+    windows,
+)
 from .personal import baseline_triggers
 from .pulsenet import LoadedModel
 from .rules import RuleThresholds, rule_explanation, rule_hits
@@ -39,7 +49,14 @@ from .schema import (
 from .series import MinuteSeries
 
 DEFAULT_THRESHOLD = 0.5
-CUSUM_K, CUSUM_H = 0.5, 5.0
+# The CuSum on nightly resting heart rate (features.resting_rate_z): slack and decision interval in
+# standard deviations. It runs beside PulseNet's drift head, not only without it: on real traces, a
+# drift in the resting rate alone (no HRV, steps as usual) is one the head, trained where illness
+# also lowers HRV and steps, scores low (docs/pulsenet.md).
+# It starts again from 0 when it reports, and reports at most once in DRIFT_REARM_DAYS: a drift that
+# goes on is one report, not one every few nights.
+CUSUM_K, CUSUM_H = 0.5, 4.0
+DRIFT_RAISED_Z = 1.0  # a night this far over the usual counts as raised in a drift's explanation
 
 
 @dataclass(frozen=True)
@@ -47,10 +64,11 @@ class DetectorConfig:
     use_rules: bool = True
     use_baselines: bool = False  # personal-baseline thresholds (always on when there is no model)
     use_model: bool = True
+    use_cusum: bool = True  # the CuSum on nightly resting heart rate, for drift
 
     @property
     def label(self) -> str:
-        parts = [p for p, on in (("rules", self.use_rules), ("baselines", self.use_baselines), ("PulseNet", self.use_model)) if on]  # fmt: skip
+        parts = [p for p, on in (("rules", self.use_rules), ("baselines", self.use_baselines), ("PulseNet", self.use_model), ("CuSum", self.use_cusum)) if on]  # fmt: skip
         return " + ".join(parts)
 
 
@@ -102,6 +120,22 @@ class WearerState:
         )
 
 
+def _drift_story(history: list[list[Any]], day: int) -> tuple[float, float, int, int, int]:
+    """For a drift's explanation: last night's resting heart rate, the usual one, on how many of the
+    last DRIFT_DAYS nights it was raised (a standard deviation over the usual, at least 2 bpm), the
+    first of those nights, and how many nights the usual is from. The usual: the nights from 35 to 5
+    days before (the drift head's reference), or, for a wearer too new to have 7 of those, the 4
+    weeks before (the CuSum's)."""
+    rates = {row[0]: row[1] for row in history if row[1] is not None}
+    ref = [rates[d] for d in range(day - 35, day - 4) if d in rates]
+    if len(ref) < 7:
+        ref = [rates[d] for d in range(day - 28, day) if d in rates]
+    usual, spread = float(np.median(ref)), max(2.0, float(np.std(ref)))
+    recent = range(day - DRIFT_DAYS + 1, day + 1)
+    raised = [d for d in recent if d in rates and rates[d] >= usual + DRIFT_RAISED_Z * spread]
+    return rates[day], usual, len(raised), raised[0] if raised else day, len(ref)
+
+
 def _drift_from_an_older_state(data: dict[str, Any]) -> DriftAlarm:
     """States saved before the drift alarm had nights and quiet days kept only the day it last fired."""
     last = int(data["last_drift_day"])
@@ -138,7 +172,9 @@ class Detector:
         self.collect = collect
         config = config or DetectorConfig()
         if model is None and config.use_model:
-            config = DetectorConfig(use_rules=config.use_rules, use_baselines=True, use_model=False)
+            config = DetectorConfig(
+                use_rules=config.use_rules, use_baselines=True, use_model=False, use_cusum=config.use_cusum
+            )
         self.model = model if config.use_model else None
         self.config = config
 
@@ -212,31 +248,29 @@ class Detector:
         day = baseline.day
         assert day is not None
         baseline.fold()
-        feats = drift_features(baseline.history, day)
-        if feats is None:
+        feats = drift_features(baseline.history, day) if self.model is not None else None
+        night = resting_rate_z(baseline.history, day) if self.config.use_cusum else None
+        if feats is None and night is None:
             return []
         ts = series.last_ts[minute - series.start] if series.start <= minute < series.end else np.nan
         detected_at = float(ts) if np.isfinite(ts) else minute * 60.0
-        rhr_z = feats.reshape(-1, 6)[:, 0]
         fired = None
         cusum_fired = False  # the CuSum sums nights by itself: no need to see it twice
-        if self.config.use_baselines:
-            state.cusum = max(0.0, state.cusum + float(rhr_z[-1]) - CUSUM_K)
-            if state.cusum >= CUSUM_H:
-                fired, state.cusum, cusum_fired = ("baseline", min(1.0, state.cusum / (2 * CUSUM_H))), 0.0, True
+        if night is not None:
+            state.cusum = max(0.0, state.cusum + night[0] - CUSUM_K)
+            if state.cusum >= CUSUM_H and day - state.drift.last_fired >= DRIFT_REARM_DAYS:
+                fired, cusum_fired = ("baseline", min(1.0, state.cusum / (2 * CUSUM_H))), True
+                state.cusum = 0.0
         strong = False  # a night far over the line needs no second one
-        if self.model is not None:
+        if feats is not None:
+            assert self.model is not None
             score, threshold = float(self.model.score_drift(feats[None, :])[0]), self.threshold(DRIFT)
             if score >= threshold:
                 fired = ("model", score)
                 strong = far_over(score, threshold, DRIFT_STRONG)
         if not drift_fire(state.drift, day, over=fired is not None, sustained=cusum_fired or strong) or fired is None:
             return []
-        rising = [k for k, z in enumerate(rhr_z) if z >= 1.0]
-        onset_day = day - (len(rhr_z) - 1) + (rising[0] if rising else len(rhr_z) - 1)
-        rhr = next(r[1] for r in reversed(baseline.history) if r[0] == day)
-        ref = sorted(r[1] for r in baseline.history if r[1] is not None and day - 35 <= r[0] <= day - 5)
-        usual = ref[len(ref) // 2]
+        rhr, usual, rising, onset_day, nights = _drift_story(baseline.history, day)
         return [
             Detection(
                 kind=DRIFT,
@@ -244,10 +278,10 @@ class Detector:
                 onset=(onset_day * 1440 + DAY_STARTS_AT_MINUTE) * 60.0,
                 severity="medium",
                 score=round(fired[1], 3),
-                confidence=round(min(1.0, len(ref) / 14), 2),
+                confidence=round(min(1.0, nights / 14), 2),
                 explanation=(
                     f"resting heart rate {rhr:.0f} last night, your usual {usual:.0f}; "
-                    f"raised for {len(rising)} of the last {len(rhr_z)} days"
+                    f"raised for {rising} of the last {DRIFT_DAYS} nights"
                 ),
                 source=fired[0],
             )

@@ -80,7 +80,9 @@ def _windows(wearers: list[syn.SyntheticWearer], rng: np.random.Generator, keep_
         cycling = ~np.isfinite(rows.values["motion_g"][idx]) & (rows.still[idx] < CYCLING_STILL_MINUTES)
         maybe_cycling.append(cycling[keep])
 
-    detector = Detector(None, DetectorConfig(use_rules=False, use_baselines=False, use_model=False), collect=collect)
+    detector = Detector(
+        None, DetectorConfig(use_rules=False, use_baselines=False, use_model=False, use_cusum=False), collect=collect
+    )
     detector.run([Job(WearerState(), w.series) for w in wearers])
     return (
         np.concatenate(xs),

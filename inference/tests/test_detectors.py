@@ -186,9 +186,37 @@ def test_a_night_far_over_the_drift_line_is_reported_alone_and_one_just_over_it_
     assert two_nights - strong == pytest.approx(1.0, abs=0.01)
 
 
+def test_a_drift_in_the_resting_rate_alone_is_caught_where_the_drift_head_scores_it_low(model):
+    """No HRV, steps as usual: only the nights' heart rate rises. A drift head that sees nothing in
+    it (scripted here to score 0) leaves it to the CuSum on nightly resting heart rate."""
+
+    class Blind(LoadedModel):
+        def score_drift(self, inputs: np.ndarray) -> np.ndarray:
+            return np.zeros(len(inputs), dtype=np.float32)
+
+    blind = Blind(net=model.net, meta=model.meta, thresholds=model.thresholds)
+    w = syn.generate(np.random.default_rng(32), days=40, cal=CAL, acute_per_day=0, drift_probability=0)
+    series = w.series
+    onset = (series.start // 1440 + 30) * 1440  # midnight: 30 days of a normal, then 10 bpm up
+    series.values["heart_rate"][onset - series.start :] += 10
+
+    def drifts(config: DetectorConfig) -> list[float]:
+        found = detect(Detector(blind, config), series)
+        return [(d.detected_at / 60 - onset) / 1440 for d in found if d.kind == "drift"]
+
+    [caught] = drifts(DetectorConfig())  # once: ten days of raised nights are one drift, not several
+    assert 0 <= caught <= 3
+    [detection] = [d for d in detect(Detector(blind), series) if d.kind == "drift"]
+    assert detection.source == "baseline"
+    assert "resting heart rate" in detection.explanation and "your usual" in detection.explanation
+    assert drifts(DetectorConfig(use_cusum=False)) == []
+
+
 def test_rules_only_configuration_uses_no_baseline_thresholds():
     w = wearer(17, days=2, acute_per_day=1.0, kinds=("hr_spike",))
-    found = detect(Detector(None, DetectorConfig(use_rules=True, use_baselines=False, use_model=False)), w.series)
+    found = detect(
+        Detector(None, DetectorConfig(use_rules=True, use_baselines=False, use_model=False, use_cusum=False)), w.series
+    )
     assert all(d.source == "rule" for d in found)
 
 
