@@ -58,8 +58,13 @@ def rule_explanation(kind: str, values: dict[str, np.ndarray], i: int, t: RuleTh
         )
     if kind == "tachycardia":
         k = max(1, t.high_sustained_minutes)
-        high = float(np.nanmax(values["heart_rate"][max(0, i - k + 1) : i + 1]))
-        return "high", f"Heart rate above {t.heart_rate_high_at_rest:.0f} at rest for {k} minutes (up to {high:.0f})."
+        span = slice(max(0, i - k + 1), i + 1)
+        high = float(np.nanmax(values["heart_rate"][span]))
+        # the floor fires on minutes without any activity reading too (as a floor should), but does not
+        # call them rest: nothing says whether the wearer was still
+        unknown = not (np.isfinite(values["steps"][span]).any() or np.isfinite(values["motion_g"][span]).any())
+        doing = "with no activity recorded (the watch sent no steps or motion)" if unknown else "at rest"
+        return "high", f"Heart rate above {t.heart_rate_high_at_rest:.0f} {doing} for {k} minutes (up to {high:.0f})."
     low = float(np.nanmin(values["heart_rate"][lo : i + 1]))
     return (
         "critical" if low < CRITICAL_HEART_RATE_BELOW else "high",

@@ -26,6 +26,7 @@ from inference.detectors.features import (
 )
 from inference.detectors.pipeline import Detector, DetectorConfig, Job, WearerState
 from inference.detectors.pulsenet import CheckpointError, LoadedModel, load_checkpoint
+from inference.detectors.rules import RuleThresholds, rule_explanation
 from inference.detectors.schema import ACUTE_KINDS, WINDOW_MINUTES
 from inference.detectors.series import MinuteSeries, resample
 
@@ -454,3 +455,13 @@ def test_a_heart_rate_without_steps_or_motion_is_not_explained_as_at_rest():
     assert "at rest" not in text and "activity unknown (the watch sent no steps or motion)" in text
     series.values["steps"][:] = 0
     assert "at rest" in explain("tachycardia", minute_rows(series, Baseline(), still=np.full(30, 600.0)), 29)
+
+
+def test_the_rule_floor_does_not_call_minutes_without_any_activity_reading_rest():
+    hr = np.full(12, 160.0)
+    values = {"heart_rate": hr, "steps": np.full(12, np.nan), "motion_g": np.full(12, np.nan)}
+    _, text = rule_explanation("tachycardia", values, 11, RuleThresholds())
+    assert "at rest" not in text and "no activity recorded" in text and "up to 160" in text
+    values["steps"][5] = 0.0  # a step count of 0 in the window: the wearer was still
+    _, text = rule_explanation("tachycardia", values, 11, RuleThresholds())
+    assert "Heart rate above 150 at rest for 10 minutes" in text
