@@ -153,18 +153,17 @@ def drift_features(history: list[list[Any]], day: int) -> np.ndarray | None:
 CUSUM_REFERENCE_DAYS = 28  # the CuSum's normal: the 4 weeks before the night judged
 
 
-def resting_rate_z(history: list[list[Any]], day: int) -> tuple[float, float] | None:
-    """How far `day`'s resting heart rate is over the previous 4 weeks' (in their standard
-    deviations, at least 2 bpm), and their mean: a CuSum's evidence for one night, as Page's
-    textbook has it. None without the night or 7 nights before it."""
+def resting_rate_z(history: list[list[Any]], day: int) -> float | None:
+    """How far `day`'s resting heart rate is over the mean of the previous 4 weeks', in their
+    standard deviations (at least 2 bpm): a CuSum's evidence for one night, as Page's textbook has
+    it. None without the night or 7 nights before it."""
     by_day = {row[0]: row[1] for row in history if row[1] is not None}
     if day not in by_day:
         return None
     ref = np.array([by_day[d] for d in range(day - CUSUM_REFERENCE_DAYS, day) if d in by_day], dtype=np.float64)
     if len(ref) < 7:
         return None
-    usual = float(ref.mean())
-    return float(np.clip((by_day[day] - usual) / max(2.0, float(ref.std())), -8, 8)), usual
+    return float(np.clip((by_day[day] - ref.mean()) / max(2.0, float(ref.std())), -8, 8))
 
 
 def explain(kind: str, rows: Rows, i: int) -> str:

@@ -257,7 +257,7 @@ class Detector:
         fired = None
         cusum_fired = False  # the CuSum sums nights by itself: no need to see it twice
         if night is not None:
-            state.cusum = max(0.0, state.cusum + night[0] - CUSUM_K)
+            state.cusum = max(0.0, state.cusum + night - CUSUM_K)
             if state.cusum >= CUSUM_H and day - state.drift.last_fired >= DRIFT_REARM_DAYS:
                 fired, cusum_fired = ("baseline", min(1.0, state.cusum / (2 * CUSUM_H))), True
                 state.cusum = 0.0
