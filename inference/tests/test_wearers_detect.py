@@ -10,7 +10,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from episodes.models import Episode
-from inference.detectors.schema import PAGES_AS_ONE
+from inference.detectors.pipeline import WearerState
+from inference.detectors.schema import DAY_STARTS_AT_MINUTE, PAGES_AS_ONE
 from inference.models import DetectionSettings, ModelVersion, WearerDetectorState
 from inference.services import pulsenet, wearers_detect_run
 from inference.tasks import wearers_detect as wearers_detect_task
@@ -282,3 +283,26 @@ def test_episodes_and_the_detector_agree_on_which_kinds_are_one_event():
         for kind in kinds:
             assert set(Episode.SAME_EVENT_KINDS[kind]) == set(kinds)
     assert {k for kinds in PAGES_AS_ONE.values() for k in kinds} == set(Episode.SAME_EVENT_KINDS)
+
+
+def test_a_raised_night_reported_by_the_resting_rate_cusum_opens_a_drift_episode(device):
+    """Drift, live: the first minute of a new detector day folds the night before into the wearer's
+    history, and the CuSum on nightly resting heart rate reports it. The wearer is 10 nights old, too
+    new for the drift head's reference (35 to 5 days before), so only the CuSum can."""
+    first = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=4)
+    minute = int(first.timestamp()) // 60  # the wearer's wall clock: UTC
+    day = (minute - DAY_STARTS_AT_MINUTE) // 1440
+    state = WearerState(next_minute=minute)
+    baseline = state.baseline
+    baseline.history = [[day - 1 - k, 60.0 + (k % 3) - 1, None, 8000.0, 1400] for k in range(1, 11)]
+    baseline.day = day - 1  # the night being accumulated: 300 resting minutes at 75
+    baseline.rest_hr_hist[75 - 30] = 300
+    baseline.day_minutes = 1000
+    WearerDetectorState.objects.create(wearer=device.wearer, state=state.to_dict(), processed_until=first)
+    ingest(device, spo2=97, heart_rate=70)
+    assert wearers_detect_run(wearer_ids=[device.wearer_id]).found == 1
+    episode = Episode.objects.get(wearer=device.wearer)
+    assert (episode.kind, episode.source, episode.severity) == ("drift", "baseline", "medium")
+    assert "resting heart rate 75 last night, your usual 60" in episode.explanation
+    saved = WearerState.from_dict(WearerDetectorState.objects.get(wearer=device.wearer).state)
+    assert saved.baseline.history[-1][:2] == [day - 1, 75.0] and saved.cusum == 0.0
