@@ -341,10 +341,23 @@ def _days(minutes: float | None) -> float | None:
 
 
 def evaluate(bed: list[TestWearer], detectors: dict[str, Callable[[MinuteSeries], list[Hit]]], log=print):  # type: ignore[no-untyped-def]
+    """Each detector's scores per kind, and under "_per_person" its acute false alarms per person
+    (a person's draws pooled): where false alarms come from, one person or many."""
     results = {}
     for name, run in detectors.items():
         log(f"  {name}...")
-        results[name] = score(bed, [run(w.series) for w in bed])
+        hits = [run(w.series) for w in bed]
+        results[name] = score(bed, hits)
+        people: dict[str, list[int]] = {}
+        for i, w in enumerate(bed):
+            people.setdefault(w.name.split("#")[0], []).append(i)
+        results[name]["_per_person"] = {
+            person: {
+                "untouched_days": float(sum(len(bed[i].untouched_days) for i in idx)),
+                "false_alarms": score([bed[i] for i in idx], [hits[i] for i in idx])["all acute"]["false_alarms"],
+            }
+            for person, idx in people.items()
+        }
     return results
 
 

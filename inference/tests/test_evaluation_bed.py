@@ -96,3 +96,23 @@ def test_each_draw_injects_its_own_events_into_its_own_copy_of_the_people(tmp_pa
     # an injection never leaks into another draw's copy of the same person
     raised = [np.nanmean(w.series.values["heart_rate"]) for w in pooled[:3]]
     assert len(set(np.round(raised, 6))) == 3
+
+
+def test_false_alarms_are_also_counted_per_person_with_the_draws_pooled():
+    def person(name: str, k: int) -> ev.TestWearer:
+        series = _series(5, lambda d: True)
+        first = series.start // DAY
+        return ev.TestWearer(f"{name}#{k}", series, [], untouched_days={first + d for d in range(5)})
+
+    bed = [person("A", 1), person("A", 2), person("B", 1), person("B", 2)]
+
+    def one_false_alarm_for_a(series: MinuteSeries) -> list[ev.Hit]:
+        alarmed = series is bed[0].series
+        return [ev.Hit("tachycardia", series.start + DAY + 60.0, series.start + DAY + 50.0)] if alarmed else []
+
+    result = ev.evaluate(bed, {"d": one_false_alarm_for_a}, log=lambda _: None)["d"]
+    assert result["_per_person"] == {
+        "A": {"untouched_days": 10.0, "false_alarms": 0.1},
+        "B": {"untouched_days": 10.0, "false_alarms": 0.0},
+    }
+    assert result["all acute"]["false_alarms"] == 1 / 20
