@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 
-from django.core.management import call_command
+import pytest
+from django.core.management import CommandError, call_command
 
 
 def test_it_writes_the_targets_the_ablation_and_every_detector_per_kind(tmp_path):
@@ -37,3 +38,9 @@ def test_it_writes_the_targets_the_ablation_and_every_detector_per_kind(tmp_path
     assert "Skipping the real test bed" in err.getvalue()
     assert "will differ from docs/pulsenet.md" in err.getvalue()
     assert f"Wrote {report}" in out.getvalue()
+
+
+def test_it_needs_at_least_one_draw_of_the_real_bed(tmp_path):
+    (tmp_path / "stanford_covid_fitbit").mkdir()
+    with pytest.raises(CommandError, match="--real-draws must be at least 1"):
+        call_command("pulsenet_evaluate", data_dir=str(tmp_path), output="", real_draws=0, synthetic_wearers=1, days=3)

@@ -34,6 +34,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **o: object) -> None:
         started = time.monotonic()
+        draws = int(o["real_draws"])  # type: ignore[call-overload]
+        if draws < 1:
+            raise CommandError(f"--real-draws must be at least 1 (got {draws}).")
         path = Path(str(o["checkpoint"] or settings.PULSENET_CHECKPOINT_PATH))
         try:
             model = load_checkpoint(path)
@@ -62,7 +65,6 @@ class Command(BaseCommand):
         )
         beds["synthetic"] = ev.synthetic_bed(cal, seed=seed, wearers=int(o["synthetic_wearers"]), days=int(o["days"]))  # type: ignore[call-overload]
         if (data_dir / "stanford_covid_fitbit").is_dir():
-            draws = max(1, int(o["real_draws"]))  # type: ignore[call-overload]
             self.stdout.write(
                 f"Real test bed: Stanford/Mishra 2020 Fitbit wearers with injected anomalies ({draws} draws)"
             )
