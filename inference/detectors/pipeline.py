@@ -20,7 +20,17 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .alarms import DRIFT_REARM_DAYS, DRIFT_STRONG, AlarmState, DriftAlarm, drift_fire, far_over, fire, model_triggers
+from .alarms import (
+    DRIFT_GAP_DAYS,
+    DRIFT_REARM_DAYS,
+    DRIFT_STRONG,
+    AlarmState,
+    DriftAlarm,
+    drift_fire,
+    far_over,
+    fire,
+    model_triggers,
+)
 from .baseline import Baseline
 from .features import (
     DRIFT_DAYS,
@@ -257,6 +267,8 @@ class Detector:
         fired = None
         cusum_fired = False  # the CuSum sums nights by itself: no need to see it twice
         if night is not None:
+            if day - state.drift.last_judged > DRIFT_GAP_DAYS:
+                state.cusum = 0.0  # nights before a gap (the watch off for days) do not add to those after
             state.cusum = max(0.0, state.cusum + night - CUSUM_K)
             if state.cusum >= CUSUM_H and day - state.drift.last_fired >= DRIFT_REARM_DAYS:
                 fired, cusum_fired = ("baseline", min(1.0, state.cusum / (2 * CUSUM_H))), True

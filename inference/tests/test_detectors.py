@@ -27,7 +27,7 @@ from inference.detectors.features import (
 from inference.detectors.pipeline import Detector, DetectorConfig, Job, WearerState
 from inference.detectors.pulsenet import CheckpointError, LoadedModel, load_checkpoint
 from inference.detectors.rules import RuleThresholds, rule_explanation
-from inference.detectors.schema import ACUTE_KINDS, WINDOW_MINUTES
+from inference.detectors.schema import ACUTE_KINDS, DAY_STARTS_AT_MINUTE, WINDOW_MINUTES
 from inference.detectors.series import MinuteSeries, resample
 
 CAL = syn.Calibration()
@@ -211,6 +211,26 @@ def test_a_drift_in_the_resting_rate_alone_is_caught_where_the_drift_head_scores
     assert detection.source == "baseline"
     assert "resting heart rate" in detection.explanation and "your usual" in detection.explanation
     assert drifts(DetectorConfig(use_cusum=False)) == []
+
+
+def test_nights_before_a_gap_of_days_do_not_add_to_the_cusum_after_it():
+    """A CuSum part-way to its interval, then the watch off for 10 days: the first slightly raised
+    night back starts a new sum (it would report if the nights before the gap still counted)."""
+    day = 20_000
+    series = MinuteSeries.empty((day + 1) * 1440 + DAY_STARTS_AT_MINUTE, 5)  # minutes of the next day
+    series.values["heart_rate"][:] = 62.0
+    series.values["steps"][:] = 0.0
+
+    def reported(last_judged: int) -> bool:
+        state = WearerState(next_minute=series.start, cusum=3.5)
+        state.baseline.history = [[day - k, 60.0 + (k % 3) - 1, None, 8000.0, 1400] for k in range(11, 21)]
+        state.baseline.day = day  # the night being judged: resting rate 63, 1.5 deviations over the usual
+        state.baseline.rest_hr_hist[63 - 30] = 300
+        state.drift.last_judged = last_judged
+        return any(d.kind == "drift" for d in detect(Detector(None), series, state))
+
+    assert reported(last_judged=day - 11) is False  # 10 days without a judged night
+    assert reported(last_judged=day - 1) is True  # the night before: the sum goes on, 3.5 + 1.0 >= 4
 
 
 def test_rules_only_configuration_uses_no_baseline_thresholds():
