@@ -76,11 +76,6 @@ class DetectorConfig:
     use_model: bool = True
     use_cusum: bool = True  # the CuSum on nightly resting heart rate, for drift
 
-    @property
-    def label(self) -> str:
-        parts = [p for p, on in (("rules", self.use_rules), ("baselines", self.use_baselines), ("PulseNet", self.use_model), ("CuSum", self.use_cusum)) if on]  # fmt: skip
-        return " + ".join(parts)
-
 
 @dataclass
 class WearerState:
