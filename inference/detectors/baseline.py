@@ -31,6 +31,11 @@ MIN_CELL_MINUTES = 5  # a cell's day mean is folded only with at least this many
 RHR_BINS = np.arange(30, 201)  # 1-bpm histogram of resting heart rate over a day
 MIN_REST_MINUTES_FOR_RHR = 120
 STD_FLOOR = {"heart_rate": 3.0, "hrv_ms": 5.0, "spo2": 1.0, "skin_temp_c": 0.3}
+# After this many days with a step count or a motion reading, a minute with neither is a gap in the
+# watch's activity data, not rest: it is judged, and counts for the night's resting heart rate, but
+# does not teach the per-hour, per-activity normal (a week of workouts taken for rest would raise it).
+# A watch that never sends activity keeps learning from every minute.
+ACTIVITY_DAYS_TO_TRUST = 3
 
 
 def _prior_mean(metric: str) -> np.ndarray:
@@ -89,6 +94,8 @@ class Baseline:
     day_steps: float = 0.0
     day_minutes: int = 0
     history: list[list[Any]] = field(default_factory=list)  # [day, rhr, hrv, steps, worn minutes]
+    activity_days: int = 0  # folded days with a step count or motion reading (up to ACTIVITY_DAYS_TO_TRUST)
+    day_activity_minutes: int = 0
 
     def __post_init__(self) -> None:
         for metric in BASELINED:
@@ -109,9 +116,12 @@ class Baseline:
     # -- learning ------------------------------------------------------------------------------
     def accumulate(self, values: dict[str, np.ndarray], hours: np.ndarray, ctx: np.ndarray) -> None:
         """Add minutes of the current day (all in self.day) to the day's statistics."""
+        known = np.isfinite(values["steps"]) | np.isfinite(values["motion_g"])
+        self.day_activity_minutes += int(known.sum())
+        learn = known if self.activity_days >= ACTIVITY_DAYS_TO_TRUST else np.ones(len(known), dtype=bool)
         for metric in BASELINED:
             v = values[metric]
-            ok = np.isfinite(v)
+            ok = np.isfinite(v) & learn
             if not ok.any():
                 continue
             cell = hours[ok] * CONTEXTS + ctx[ok]
@@ -164,6 +174,9 @@ class Baseline:
         self.rest_hrv[:] = 0
         self.day_steps = 0.0
         self.day_minutes = 0
+        if self.day_activity_minutes:
+            self.activity_days = min(ACTIVITY_DAYS_TO_TRUST, self.activity_days + 1)
+        self.day_activity_minutes = 0
 
     # -- persistence -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -178,6 +191,8 @@ class Baseline:
             "day_steps": self.day_steps,
             "day_minutes": self.day_minutes,
             "history": self.history,
+            "activity_days": self.activity_days,
+            "day_activity_minutes": self.day_activity_minutes,
         }
 
     @classmethod
@@ -195,4 +210,7 @@ class Baseline:
             day_steps=float(data["day_steps"]),
             day_minutes=int(data["day_minutes"]),
             history=[list(row) for row in data["history"]],
+            # saved before activity gaps were told apart: learn as before until days with activity are seen
+            activity_days=int(data.get("activity_days", 0)),
+            day_activity_minutes=int(data.get("day_activity_minutes", 0)),
         )

@@ -485,3 +485,35 @@ def test_the_rule_floor_does_not_call_minutes_without_any_activity_reading_rest(
     values["steps"][5] = 0.0  # a step count of 0 in the window: the wearer was still
     _, text = rule_explanation("tachycardia", values, 11, RuleThresholds())
     assert "Heart rate above 150 at rest for 10 minutes" in text
+
+
+def test_a_gap_in_a_watchs_activity_data_does_not_teach_the_resting_normal():
+    """Three days with steps at 60 bpm, then a day with heart rate (100) but no step count and no
+    motion: for this watch, that is missing data, not a day at rest. A watch that never sends
+    activity still learns from every minute."""
+    hours = np.arange(1440) // 60
+    rest = np.zeros(1440, dtype=np.int8)
+
+    def day(baseline: Baseline, hr: float, activity: bool) -> None:
+        values = {
+            m: np.full(1440, np.nan) for m in ("heart_rate", "hrv_ms", "spo2", "skin_temp_c", "steps", "motion_g")
+        }
+        values["heart_rate"][:] = hr
+        if activity:
+            values["steps"][:] = 0.0
+        baseline.day = len(baseline.history)
+        baseline.accumulate(values, hours, rest)
+        baseline.fold()
+
+    with_steps, never = Baseline(), Baseline()
+    for _ in range(3):
+        day(with_steps, 60.0, activity=True)
+        day(never, 60.0, activity=False)
+    learned = with_steps.mean["heart_rate"][:, 0].copy()
+    day(with_steps, 100.0, activity=False)
+    day(never, 100.0, activity=False)
+    assert np.allclose(with_steps.mean["heart_rate"][:, 0], learned)  # the gap taught nothing
+    assert (never.mean["heart_rate"][:, 0] > learned + 5).all()  # no activity sensor: it learns
+    assert with_steps.history[-1][1] == 100.0  # the night's resting heart rate still counts
+    # and it survives a save
+    assert Baseline.from_dict(with_steps.to_dict()).activity_days == with_steps.activity_days == 3
