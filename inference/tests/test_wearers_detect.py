@@ -305,4 +305,6 @@ def test_a_raised_night_reported_by_the_resting_rate_cusum_opens_a_drift_episode
     assert (episode.kind, episode.source, episode.severity) == ("drift", "baseline", "medium")
     assert "resting heart rate 75 last night, your usual 60" in episode.explanation
     saved = WearerState.from_dict(WearerDetectorState.objects.get(wearer=device.wearer).state)
-    assert saved.baseline.history[-1][:2] == [day - 1, 75.0] and saved.cusum == 0.0
+    # (near noon the minutes ingested can reach into the next day too, which folds one more, empty day)
+    assert [row[:2] for row in saved.baseline.history if row[0] == day - 1] == [[day - 1, 75.0]]
+    assert saved.cusum == 0.0
