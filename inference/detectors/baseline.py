@@ -95,7 +95,7 @@ class Baseline:
     day_minutes: int = 0
     history: list[list[Any]] = field(default_factory=list)  # [day, rhr, hrv, steps, worn minutes]
     activity_days: int = 0  # folded days with a step count or motion reading (up to ACTIVITY_DAYS_TO_TRUST)
-    day_activity_minutes: int = 0
+    day_had_activity: bool = False
 
     def __post_init__(self) -> None:
         for metric in BASELINED:
@@ -117,7 +117,7 @@ class Baseline:
     def accumulate(self, values: dict[str, np.ndarray], hours: np.ndarray, ctx: np.ndarray) -> None:
         """Add minutes of the current day (all in self.day) to the day's statistics."""
         known = np.isfinite(values["steps"]) | np.isfinite(values["motion_g"])
-        self.day_activity_minutes += int(known.sum())
+        self.day_had_activity = self.day_had_activity or bool(known.any())
         learn = known if self.activity_days >= ACTIVITY_DAYS_TO_TRUST else np.ones(len(known), dtype=bool)
         for metric in BASELINED:
             v = values[metric]
@@ -174,9 +174,9 @@ class Baseline:
         self.rest_hrv[:] = 0
         self.day_steps = 0.0
         self.day_minutes = 0
-        if self.day_activity_minutes:
+        if self.day_had_activity:
             self.activity_days = min(ACTIVITY_DAYS_TO_TRUST, self.activity_days + 1)
-        self.day_activity_minutes = 0
+        self.day_had_activity = False
 
     # -- persistence -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -192,7 +192,7 @@ class Baseline:
             "day_minutes": self.day_minutes,
             "history": self.history,
             "activity_days": self.activity_days,
-            "day_activity_minutes": self.day_activity_minutes,
+            "day_had_activity": self.day_had_activity,
         }
 
     @classmethod
@@ -212,5 +212,5 @@ class Baseline:
             history=[list(row) for row in data["history"]],
             # saved before activity gaps were told apart: learn as before until days with activity are seen
             activity_days=int(data.get("activity_days", 0)),
-            day_activity_minutes=int(data.get("day_activity_minutes", 0)),
+            day_had_activity=bool(data.get("day_had_activity", False)),
         )

@@ -33,7 +33,9 @@ from .alarms import (
 )
 from .baseline import Baseline
 from .features import (
+    CUSUM_REFERENCE_DAYS,
     DRIFT_DAYS,
+    DRIFT_REFERENCE,
     Rows,
     drift_features,
     explain,
@@ -132,9 +134,10 @@ def _drift_story(history: list[list[Any]], day: int) -> tuple[float, float, int,
     days before (the drift head's reference), or, for a wearer too new to have 7 of those, the 4
     weeks before (the CuSum's)."""
     rates = {row[0]: row[1] for row in history if row[1] is not None}
-    ref = [rates[d] for d in range(day - 35, day - 4) if d in rates]
+    oldest, newest = DRIFT_REFERENCE
+    ref = [rates[d] for d in range(day - oldest, day - newest + 1) if d in rates]
     if len(ref) < 7:
-        ref = [rates[d] for d in range(day - 28, day) if d in rates]
+        ref = [rates[d] for d in range(day - CUSUM_REFERENCE_DAYS, day) if d in rates]
     usual, spread = float(np.median(ref)), max(2.0, float(np.std(ref)))
     recent = range(day - DRIFT_DAYS + 1, day + 1)
     raised = [d for d in recent if d in rates and rates[d] >= usual + DRIFT_RAISED_Z * spread]
