@@ -2,8 +2,9 @@
 
 Per kind, a detection fires at the first minute its trigger holds while the kind is armed; it then
 stays quiet until REARM_MINUTES pass without anything 'hot' (a trigger, or a model score above half
-its threshold). A model trigger needs its score over the threshold in two consecutive minutes, or
-once well above it; rule and baseline triggers carry their own sustained windows.
+its threshold). A model trigger needs its score over the threshold in two consecutive minutes,
+however high it is (one minute over, then back, is most often a reading jumping about); rule and
+baseline triggers carry their own sustained windows.
 
 Drift is judged once a day, at noon, on the night just finished: it is reported when its evidence
 has held DRIFT_NIGHTS nights in a row (one restless night is not an illness), or at once when a
@@ -22,7 +23,6 @@ import numpy as np
 
 REARM_MINUTES = 30
 RUN_GAP_MINUTES = 2  # hot minutes closer than this belong to one run (its start is the onset)
-STRONG = 0.9  # an acute score this far from its threshold to 1 needs no second minute
 DRIFT_NIGHTS = 2
 DRIFT_STRONG = 0.5  # a drift score this far from its threshold to 1 is reported on one night
 DRIFT_QUIET_DAYS = 2
@@ -52,18 +52,24 @@ def far_over(score: float | np.ndarray, threshold: float | np.ndarray, share: fl
 
 
 def model_triggers(
-    minutes: np.ndarray, scores: np.ndarray, threshold: float | np.ndarray, state: AlarmState
+    minutes: np.ndarray,
+    scores: np.ndarray,
+    threshold: float | np.ndarray,
+    state: AlarmState,
+    run_threshold: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Trigger and 'hot' flags for scored minutes (sorted), updating state.above. `threshold`: one,
-    or one per minute."""
-    above = scores >= threshold
+    """Trigger and 'hot' flags for scored minutes (sorted), updating state.above. A minute triggers
+    when its score is over `threshold` (one, or one per minute) and the minute before was over
+    `run_threshold` (default: `threshold`): two minutes in a row, however high the score. A stricter
+    line for some minutes (tachycardia while the wearer could be cycling) is for the minute that
+    fires; the run it ends is counted at the kind's usual line."""
+    above = scores >= (threshold if run_threshold is None else np.minimum(threshold, run_threshold))
     prev_above = np.concatenate([[state.above], np.where(above, minutes, -(10**9))[:-1]])
-    # consecutive: the previous scored minute was over the threshold and is the minute before
-    consecutive = above & (prev_above == minutes - 1)
-    strong = far_over(scores, threshold, STRONG)
+    # in a row: the previous scored minute was over the line and is the minute before
+    trigger = (scores >= threshold) & (prev_above == minutes - 1)
     if above.any():
         state.above = int(minutes[above][-1])
-    return consecutive | strong, scores >= threshold / 2
+    return trigger, scores >= threshold / 2
 
 
 def fire(minutes: np.ndarray, trigger: np.ndarray, hot: np.ndarray, state: AlarmState) -> list[tuple[int, int]]:

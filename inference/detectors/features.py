@@ -202,7 +202,7 @@ def gate_scores(inputs: np.ndarray, scores: np.ndarray) -> np.ndarray:
     an SpO2 reading in the last 5 minutes, no bradycardia above 45 bpm, no tachycardia while active or
     below 100 bpm (85 when RELATIVE_TACHYCARDIA_Z standard deviations over this wearer's usual), no
     spike below 85 bpm, or less than 2.5 standard deviations over this wearer's usual, or over the
-    minutes before it."""
+    minutes before it, or from minutes that were not steady (_jumped)."""
     if len(inputs) == 0:
         return scores
     win = inputs[:, : WINDOW_MINUTES * N_CHANNELS].reshape(len(inputs), WINDOW_MINUTES, N_CHANNELS)
@@ -222,17 +222,26 @@ def gate_scores(inputs: np.ndarray, scores: np.ndarray) -> np.ndarray:
 RELATIVE_TACHYCARDIA_Z = 4.0  # 85-100 bpm at rest counts when this far over the wearer's usual (90 asleep, usual 48)
 SPIKE_BEFORE_MINUTES = WINDOW_MINUTES - 4  # the window's earlier minutes, before a spike's first few
 SPIKE_JUMP_Z = 2.5  # the same margin the spike needs over the usual rate
+# ... and from a steady rate: at least this many times the spread (standard deviation, bpm) of the
+# minutes before it. A rate already jumping about by 5-15 bpm (moving without steps, or a noisy
+# reading) that jumps once more is not a new spike.
+SPIKE_STEADY_RATIO = 6.0
 
 
 def _jumped(win: np.ndarray) -> np.ndarray:
-    """A spike is a sudden jump: the last minute must be SPIKE_JUMP_Z above the median of the
-    window's earlier minutes (in this wearer's standard deviations), not only above the usual. A
-    rate that was already high and jumping around for minutes is not a new spike (the tachycardia
-    kind judges a sustained high rate). No earlier reading: the jump cannot be judged, so it counts."""
-    z = win[:, :SPIKE_BEFORE_MINUTES, CHANNELS.index("hr_z")].astype(np.float64)
-    seen = win[:, :SPIKE_BEFORE_MINUTES, CHANNELS.index("hr_mask")] > 0
+    """A spike is a sudden jump from a steady rate: the last minute must be SPIKE_JUMP_Z above the
+    median of the window's earlier minutes (in this wearer's standard deviations), not only above the
+    usual, and SPIKE_STEADY_RATIO times their own spread above it. A rate that was already high, or
+    jumping about, for minutes is not a new spike (the tachycardia kind judges a sustained high rate).
+    No earlier reading: the jump cannot be judged, so it counts; fewer than 3: the spread cannot."""
+    earlier = slice(0, SPIKE_BEFORE_MINUTES)
+    seen = win[:, earlier, CHANNELS.index("hr_mask")] > 0
+    z = np.where(seen, win[:, earlier, CHANNELS.index("hr_z")], np.nan).astype(np.float64)
+    hr = np.where(seen, 70 + 30 * win[:, earlier, CHANNELS.index("hr_level")], np.nan).astype(np.float64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: no earlier reading
-        before = np.nanmedian(np.where(seen, z, np.nan), axis=1)
-    jump = win[:, -1, CHANNELS.index("hr_z")] - before
-    return ~(jump < SPIKE_JUMP_Z)
+        jump = win[:, -1, CHANNELS.index("hr_z")] - np.nanmedian(z, axis=1)
+        rise = 70 + 30 * win[:, -1, CHANNELS.index("hr_level")] - np.nanmedian(hr, axis=1)
+        spread = np.nanstd(hr, axis=1)
+    unsteady = (seen.sum(axis=1) >= 3) & (rise < SPIKE_STEADY_RATIO * spread)
+    return ~(jump < SPIKE_JUMP_Z) & ~unsteady

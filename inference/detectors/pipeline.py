@@ -325,7 +325,8 @@ class Detector:
             if segment.scores is not None and len(segment.idx):
                 v, idx = rows.values, segment.idx
                 threshold = self.thresholds(kind, v["motion_g"][idx], v["steps"][idx], rows.still[idx])
-                m_trig, m_hot = model_triggers(minutes[segment.idx], segment.scores[:, k], threshold, state)
+                usual = self.threshold(kind)  # a run of minutes counts at it; the last must pass `threshold`
+                m_trig, m_hot = model_triggers(minutes[segment.idx], segment.scores[:, k], threshold, state, usual)
                 new = np.zeros(n, dtype=bool)
                 new[segment.idx] = m_trig
                 new &= ~trigger

@@ -11,7 +11,7 @@ from django.conf import settings
 
 from inference.detectors import pipeline
 from inference.detectors import synthetic as syn
-from inference.detectors.alarms import AlarmState
+from inference.detectors.alarms import AlarmState, model_triggers
 from inference.detectors.baseline import Baseline
 from inference.detectors.features import (
     CHANNELS,
@@ -274,6 +274,19 @@ def test_a_spike_must_jump_from_the_minutes_before_it():
     assert scores[1, ACUTE_KINDS.index("tachycardia")] == 1.0
 
 
+def test_a_spike_must_jump_from_a_steady_rate():
+    n = WINDOW_MINUTES - 1
+    calm = [80.0, 82.0] * (n // 2) + [80.0] * (n % 2)  # spread 1 bpm
+    restless = [72.0, 102.0] * (n // 2) + [72.0] * (n % 2)  # moving about without a step: spread 15 bpm
+    sparse = [*restless[:2], *[float("nan")] * (n - 2)]
+    z = [*[1.0] * n, 6.0]
+    scores = gated(([*calm, 130.0], z, 0.0), ([*restless, 130.0], z, 0.0), ([*sparse, 130.0], z, 0.0))
+    # 48 bpm over a calm rate is a spike; 43 over one jumping about by 30 is not (under 6 x its spread
+    # of 15); two earlier readings are too few to tell a spread from, so the jump alone decides
+    assert scores[:, ACUTE_KINDS.index("hr_spike")].tolist() == [1.0, 0.0, 1.0]
+    assert scores[1, ACUTE_KINDS.index("tachycardia")] == 1.0  # a high rate all the same: tachycardia's to judge
+
+
 def test_tachycardia_is_over_100_or_far_over_the_wearers_usual_from_85():
     scores = gated(steady(128, 3.0), steady(92, 6.0), steady(92, 3.0), steady(80, 8.0), steady(128, 6.0, context=1.0))
     # 128 at rest; 92 asleep for someone whose usual is 48 (z 6); not 92 when that is near the usual,
@@ -299,6 +312,31 @@ def test_tachycardia_needs_a_higher_score_from_a_watch_without_motion_while_the_
     ]
     assert detector.thresholds("hr_spike", motion, steps, still) == model.thresholds["hr_spike"]
     assert Detector(None).thresholds("tachycardia", motion, steps, still) == 0.5  # no model: the baselines decide
+
+
+def test_a_model_trigger_needs_two_minutes_in_a_row_however_high_the_score():
+    minutes = np.arange(100, 106)
+    scores = np.array([0.2, 1.0, 0.2, 0.9, 0.95, 0.1])
+    trigger, hot = model_triggers(minutes, scores, 0.5, AlarmState())
+    # one minute at 1.0 then back is not enough; 0.9 then 0.95 is
+    assert trigger.tolist() == [False, False, False, False, True, False]
+    assert hot.tolist() == [False, True, False, True, True, False]
+    # a run goes on across calls: the state remembers the last minute over the line
+    state = AlarmState()
+    model_triggers(minutes[:4], scores[:4], 0.5, state)
+    assert model_triggers(minutes[4:], scores[4:], 0.5, state)[0].tolist() == [True, False]
+    # and two minutes with one missing between them are not in a row
+    assert not model_triggers(np.array([100, 102]), np.array([0.9, 0.9]), 0.5, AlarmState())[0].any()
+
+
+def test_a_stricter_line_is_for_the_minute_that_fires_the_run_counts_at_the_usual_one():
+    """Tachycardia while the wearer could be cycling: the minute that fires must pass the stricter
+    line, the minute before it the usual one."""
+    minutes = np.arange(10, 14)
+    strict = np.array([0.995, 0.995, 0.995, 0.995])
+    trigger, _ = model_triggers(minutes, np.array([0.9, 0.999, 0.3, 0.999]), strict, AlarmState(), 0.5)
+    assert trigger.tolist() == [False, True, False, False]
+    assert not model_triggers(minutes, np.array([0.9, 0.99, 0.9, 0.99]), strict, AlarmState(), 0.5)[0].any()
 
 
 def test_only_cycling_on_a_watch_without_motion_is_ambiguous():
