@@ -3,8 +3,8 @@
 Per kind, a detection fires at the first minute its trigger holds while the kind is armed; it then
 stays quiet until REARM_MINUTES pass without anything 'hot' (a trigger, or a model score above half
 its threshold). A model trigger needs its score over the threshold in two consecutive minutes,
-however high it is (one minute over, then back, is most often a reading jumping about); rule and
-baseline triggers carry their own sustained windows.
+however high it is (on real traces, one minute far over it and back was most often a false alarm);
+rule and baseline triggers carry their own sustained windows.
 
 Drift is judged once a day, at noon, on the night just finished: it is reported when its evidence
 has held DRIFT_NIGHTS nights in a row (one restless night is not an illness), or at once when a

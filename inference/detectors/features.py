@@ -207,7 +207,7 @@ def gate_scores(inputs: np.ndarray, scores: np.ndarray) -> np.ndarray:
         return scores
     win = inputs[:, : WINDOW_MINUTES * N_CHANNELS].reshape(len(inputs), WINDOW_MINUTES, N_CHANNELS)
     scores = scores.copy()
-    hr = 70 + 30 * win[:, -1, CHANNELS.index("hr_level")]
+    hr = _bpm(win)[:, -1]
     active = win[:, -1, CHANNELS.index("context")] >= 1.0
     scores[hr >= 45, ACUTE_KINDS.index("bradycardia")] = 0
     hr_z = win[:, -1, CHANNELS.index("hr_z")]
@@ -228,6 +228,11 @@ SPIKE_JUMP_Z = 2.5  # the same margin the spike needs over the usual rate
 SPIKE_STEADY_RATIO = 6.0
 
 
+def _bpm(win: np.ndarray) -> np.ndarray:
+    """Heart rate in bpm per window minute, back from its hr_level channel (0 where none was read)."""
+    return 70 + 30 * win[:, :, CHANNELS.index("hr_level")].astype(np.float64)
+
+
 def _jumped(win: np.ndarray) -> np.ndarray:
     """A spike is a sudden jump from a steady rate: the last minute must be SPIKE_JUMP_Z above the
     median of the window's earlier minutes (in this wearer's standard deviations), not only above the
@@ -237,11 +242,12 @@ def _jumped(win: np.ndarray) -> np.ndarray:
     earlier = slice(0, SPIKE_BEFORE_MINUTES)
     seen = win[:, earlier, CHANNELS.index("hr_mask")] > 0
     z = np.where(seen, win[:, earlier, CHANNELS.index("hr_z")], np.nan).astype(np.float64)
-    hr = np.where(seen, 70 + 30 * win[:, earlier, CHANNELS.index("hr_level")], np.nan).astype(np.float64)
+    bpm = _bpm(win)
+    hr = np.where(seen, bpm[:, earlier], np.nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: no earlier reading
         jump = win[:, -1, CHANNELS.index("hr_z")] - np.nanmedian(z, axis=1)
-        rise = 70 + 30 * win[:, -1, CHANNELS.index("hr_level")] - np.nanmedian(hr, axis=1)
+        rise = bpm[:, -1] - np.nanmedian(hr, axis=1)
         spread = np.nanstd(hr, axis=1)
     unsteady = (seen.sum(axis=1) >= 3) & (rise < SPIKE_STEADY_RATIO * spread)
     return ~(jump < SPIKE_JUMP_Z) & ~unsteady
