@@ -207,13 +207,15 @@ def gate_scores(inputs: np.ndarray, scores: np.ndarray) -> np.ndarray:
         return scores
     win = inputs[:, : WINDOW_MINUTES * N_CHANNELS].reshape(len(inputs), WINDOW_MINUTES, N_CHANNELS)
     scores = scores.copy()
-    hr = _bpm(win)[:, -1]
+    hr = _bpm(win[:, -1:])[:, 0]
     active = win[:, -1, CHANNELS.index("context")] >= 1.0
     scores[hr >= 45, ACUTE_KINDS.index("bradycardia")] = 0
     hr_z = win[:, -1, CHANNELS.index("hr_z")]
     racing = (hr >= 100) | ((hr >= 85) & (hr_z >= RELATIVE_TACHYCARDIA_Z))
     scores[~racing | active, ACUTE_KINDS.index("tachycardia")] = 0
-    scores[(hr_z < 2.5) | (hr < 85) | active | ~_jumped(win), ACUTE_KINDS.index("hr_spike")] = 0
+    spike = (hr_z >= 2.5) & (hr >= 85) & ~active
+    spike[spike] = _jumped(win[spike])  # medians and spreads only where a spike is still possible
+    scores[~spike, ACUTE_KINDS.index("hr_spike")] = 0
     scores[win[:, :, CHANNELS.index("hrv_mask")].sum(axis=1) < 3, ACUTE_KINDS.index("hrv_collapse")] = 0
     scores[win[:, -5:, CHANNELS.index("spo2_mask")].sum(axis=1) < 1, ACUTE_KINDS.index("desaturation")] = 0
     return scores
