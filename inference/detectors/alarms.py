@@ -110,7 +110,7 @@ class DriftAlarm:
 
 def drift_fire(alarm: DriftAlarm, day: int, *, over: bool, sustained: bool = False) -> bool:
     """Whether the drift evidence of `day` is reported; updates alarm. `over`: past its threshold;
-    `sustained`: evidence that already spans nights (a CuSum), which need not be seen twice."""
+    `sustained`: evidence that already spans nights (the resting-rate rise), which need not be seen twice."""
     if not alarm.armed and (day - alarm.last_hot > DRIFT_QUIET_DAYS or day - alarm.last_fired >= DRIFT_REARM_DAYS):
         alarm.armed = True
     in_a_row = day - alarm.last_judged <= DRIFT_GAP_DAYS

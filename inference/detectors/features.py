@@ -150,20 +150,38 @@ def drift_features(history: list[list[Any]], day: int) -> np.ndarray | None:
     return out.reshape(-1)
 
 
-CUSUM_REFERENCE_DAYS = 28  # the CuSum's normal: the 4 weeks before the night judged
+NIGHT_REFERENCE_DAYS = 28  # a night's normal: the 4 weeks before it
+# The last three nights' weights, latest first: a resting rate rising over two or three nights (as
+# in an infection) makes the weighted sum largest when the latest night counts most.
+RISE_WEIGHTS = (3.0, 2.0, 1.0)
 
 
 def resting_rate_z(history: list[list[Any]], day: int) -> float | None:
     """How far `day`'s resting heart rate is over the mean of the previous 4 weeks', in their
-    standard deviations (at least 2 bpm): a CuSum's evidence for one night, as Page's textbook has
-    it. None without the night or 7 nights before it."""
-    by_day = {row[0]: row[1] for row in history if row[1] is not None}
+    standard deviations (at least 2 bpm). None without the night or 7 nights before it."""
+    return _night_z({row[0]: row[1] for row in history if row[1] is not None}, day)
+
+
+def _night_z(by_day: dict[int, float], day: int) -> float | None:
     if day not in by_day:
         return None
-    ref = np.array([by_day[d] for d in range(day - CUSUM_REFERENCE_DAYS, day) if d in by_day], dtype=np.float64)
+    ref = np.array([by_day[d] for d in range(day - NIGHT_REFERENCE_DAYS, day) if d in by_day], dtype=np.float64)
     if len(ref) < 7:
         return None
     return float(np.clip((by_day[day] - ref.mean()) / max(2.0, float(ref.std())), -8, 8))
+
+
+def resting_rate_rise(history: list[list[Any]], day: int) -> float | None:
+    """The evidence of a drift in the resting heart rate alone: the last three nights' z (each
+    against its own 4 weeks before), weighted RISE_WEIGHTS toward `day` and scaled so that nights
+    with no change give one standard deviation. Nights without data are left out. None without
+    `day`'s night (or its 7 nights before)."""
+    by_day = {row[0]: row[1] for row in history if row[1] is not None}
+    zs = [_night_z(by_day, day - k) for k in range(len(RISE_WEIGHTS))]
+    if zs[0] is None:
+        return None
+    pairs = [(w, z) for w, z in zip(RISE_WEIGHTS, zs, strict=True) if z is not None]
+    return float(sum(w * z for w, z in pairs) / np.sqrt(sum(w * w for w, _ in pairs)))
 
 
 def explain(kind: str, rows: Rows, i: int) -> str:

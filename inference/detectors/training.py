@@ -81,7 +81,9 @@ def _windows(wearers: list[syn.SyntheticWearer], rng: np.random.Generator, keep_
         maybe_cycling.append(cycling[keep])
 
     detector = Detector(
-        None, DetectorConfig(use_rules=False, use_baselines=False, use_model=False, use_cusum=False), collect=collect
+        None,
+        DetectorConfig(use_rules=False, use_baselines=False, use_model=False, use_resting_rise=False),
+        collect=collect,
     )
     detector.run([Job(WearerState(), w.series) for w in wearers])
     return (

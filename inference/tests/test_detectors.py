@@ -21,6 +21,7 @@ from inference.detectors.features import (
     explain,
     gate_scores,
     minute_rows,
+    resting_rate_rise,
     still_minutes,
     windows,
 )
@@ -189,7 +190,7 @@ def test_a_night_far_over_the_drift_line_is_reported_alone_and_one_just_over_it_
 
 def test_a_drift_in_the_resting_rate_alone_is_caught_where_the_drift_head_scores_it_low(model):
     """No HRV, steps as usual: only the nights' heart rate rises. A drift head that sees nothing in
-    it (scripted here to score 0) leaves it to the CuSum on nightly resting heart rate."""
+    it (scripted here to score 0) leaves it to the rise in nightly resting heart rate."""
 
     class Blind(LoadedModel):
         def score_drift(self, inputs: np.ndarray) -> np.ndarray:
@@ -210,33 +211,53 @@ def test_a_drift_in_the_resting_rate_alone_is_caught_where_the_drift_head_scores
     [detection] = [d for d in detect(Detector(blind), series) if d.kind == "drift"]
     assert detection.source == "baseline"
     assert "resting heart rate" in detection.explanation and "your usual" in detection.explanation
-    assert drifts(DetectorConfig(use_cusum=False)) == []
+    assert drifts(DetectorConfig(use_resting_rise=False)) == []
 
 
-def test_nights_before_a_gap_of_days_do_not_add_to_the_cusum_after_it():
-    """A CuSum part-way to its interval, then the watch off for 10 days: the first slightly raised
-    night back starts a new sum (it would report if the nights before the gap still counted)."""
+def usual_nights(day: int, count: int = 10) -> list[list[object]]:
+    """History rows for `count` ordinary nights (59-61 bpm) ending at `day`."""
+    return [[day - k, 60.0 + (k % 3) - 1, None, 8000.0, 1400] for k in range(count)]
+
+
+def test_a_resting_rate_rising_over_three_nights_is_a_rise_the_same_nights_flat_are_not():
+    day = 20_000
+    normal = usual_nights(day - 3, 20)
+    rising = [*normal, *([d, rate, None, 8000.0, 1400] for d, rate in ((day - 2, 62.0), (day - 1, 64.0), (day, 66.0)))]
+    flat = [*normal, *([d, 60.0, None, 8000.0, 1400] for d in (day - 2, day - 1, day))]
+    assert resting_rate_rise(rising, day) >= pipeline.RISE_LINE
+    assert abs(resting_rate_rise(flat, day)) < 1
+    # one night at 66 alone is less evidence than three nights climbing to it
+    alone = [*normal, [day, 66.0, None, 8000.0, 1400]]
+    assert resting_rate_rise(alone, day) < resting_rate_rise(rising, day)
+    assert resting_rate_rise(rising, day + 1) is None  # no night to judge
+    assert resting_rate_rise(usual_nights(day, 5), day) is None  # too few nights for a normal
+
+
+def test_a_rise_counts_the_last_three_nights_only():
+    """Two raised nights, then a slightly raised one: reported when the three are in a row, not when
+    ten days without the watch lie between them (a night then is not evidence of a rise now)."""
     day = 20_000
     series = MinuteSeries.empty((day + 1) * 1440 + DAY_STARTS_AT_MINUTE, 5)  # minutes of the next day
     series.values["heart_rate"][:] = 62.0
     series.values["steps"][:] = 0.0
 
-    def reported(last_judged: int) -> bool:
-        state = WearerState(next_minute=series.start, cusum=3.5)
-        state.baseline.history = [[day - k, 60.0 + (k % 3) - 1, None, 8000.0, 1400] for k in range(11, 21)]
-        state.baseline.day = day  # the night being judged: resting rate 63, 1.5 deviations over the usual
-        state.baseline.rest_hr_hist[63 - 30] = 300
-        state.drift.last_judged = last_judged
+    def reported(raised_nights: tuple[int, int]) -> bool:
+        state = WearerState(next_minute=series.start)
+        raised = [[d, 66.0, None, 8000.0, 1400] for d in raised_nights]
+        state.baseline.history = sorted(usual_nights(day - 13) + raised)
+        state.baseline.day = day  # the night being judged: resting rate 64, two bpm over the usual
+        state.baseline.rest_hr_hist[64 - 30] = 300
         return any(d.kind == "drift" for d in detect(Detector(None), series, state))
 
-    assert reported(last_judged=day - 11) is False  # 10 days without a judged night
-    assert reported(last_judged=day - 1) is True  # the night before: the sum goes on, 3.5 + 1.0 >= 4
+    assert reported(raised_nights=(day - 2, day - 1)) is True
+    assert reported(raised_nights=(day - 12, day - 11)) is False
 
 
 def test_rules_only_configuration_uses_no_baseline_thresholds():
     w = wearer(17, days=2, acute_per_day=1.0, kinds=("hr_spike",))
     found = detect(
-        Detector(None, DetectorConfig(use_rules=True, use_baselines=False, use_model=False, use_cusum=False)), w.series
+        Detector(None, DetectorConfig(use_rules=True, use_baselines=False, use_model=False, use_resting_rise=False)),
+        w.series,
     )
     assert all(d.source == "rule" for d in found)
 
@@ -386,7 +407,7 @@ def test_a_drift_is_reported_after_two_nights_then_again_only_after_quiet_days_o
     assert nights(DriftAlarm(), {1: True, 2: True, 3: False, 4: True, 5: True}) == [2]
     # a drift that never settles is reported again after ten days
     assert nights(DriftAlarm(), dict.fromkeys(range(1, 25), True)) == [2, 12, 22]
-    # a CuSum's evidence already spans nights: one is enough
+    # evidence that already spans nights (the resting-rate rise): one is enough
     alarm = DriftAlarm()
     assert drift_fire(alarm, 1, over=True, sustained=True)
     # saved before judged nights were kept: a quiet night may have followed its last hot one, so a
@@ -408,6 +429,9 @@ def test_detector_state_round_trips_and_reads_states_saved_before_the_drift_alar
     assert (restored.drift.armed, restored.drift.last_fired, restored.drift.last_hot) == (False, 19_000, 19_000)
     assert restored.last_step is None  # saved before minutes still were counted: counts from now
     assert WearerState.from_dict({**old, "last_moved": 123}).last_step == 123  # the field's first name
+    # saved while a CuSum judged the resting rate: its sum is no longer needed (the rise reads the nights)
+    with_cusum = WearerState.from_dict({**state.to_dict(), "cusum": 3.5})
+    assert with_cusum.to_dict() == state.to_dict()
 
 
 def still_series(steps: np.ndarray, motion: np.ndarray | None = None, heart_rate: float | np.ndarray = 60.0):

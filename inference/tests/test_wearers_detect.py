@@ -285,10 +285,10 @@ def test_episodes_and_the_detector_agree_on_which_kinds_are_one_event():
     assert {k for kinds in PAGES_AS_ONE.values() for k in kinds} == set(Episode.SAME_EVENT_KINDS)
 
 
-def test_a_raised_night_reported_by_the_resting_rate_cusum_opens_a_drift_episode(device):
+def test_a_raised_night_reported_by_the_resting_rate_rise_opens_a_drift_episode(device):
     """Drift, live: the first minute of a new detector day folds the night before into the wearer's
-    history, and the CuSum on nightly resting heart rate reports it. The wearer is 10 nights old, too
-    new for the drift head's reference (35 to 5 days before), so only the CuSum can."""
+    history, and the rise in nightly resting heart rate reports it. The wearer is 10 nights old, too
+    new for the drift head's reference (35 to 5 days before), so only the rise can."""
     first = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=4)
     minute = int(first.timestamp()) // 60  # the wearer's wall clock: UTC
     day = (minute - DAY_STARTS_AT_MINUTE) // 1440
@@ -307,4 +307,4 @@ def test_a_raised_night_reported_by_the_resting_rate_cusum_opens_a_drift_episode
     saved = WearerState.from_dict(WearerDetectorState.objects.get(wearer=device.wearer).state)
     # (near noon the minutes ingested can reach into the next day too, which folds one more, empty day)
     assert [row[:2] for row in saved.baseline.history if row[0] == day - 1] == [[day - 1, 75.0]]
-    assert saved.cusum == 0.0
+    assert saved.drift.last_fired == day - 1 and not saved.drift.armed  # one report, not one a night

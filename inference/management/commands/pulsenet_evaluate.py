@@ -54,7 +54,7 @@ class Command(BaseCommand):
             "Apple-style rule": ev.apple_rule,
             "Rolling per-hour z-score": ev.rolling_zscore,
             "CuSum on resting HR": ev.resting_hr_cusum,
-            "Rule floor alone": ev.pipeline_detector(None, DetectorConfig(use_rules=True, use_baselines=False, use_model=False, use_cusum=False)),
+            "Rule floor alone": ev.pipeline_detector(None, DetectorConfig(use_rules=True, use_baselines=False, use_model=False, use_resting_rise=False)),
             "Rules + personal baselines (no model)": ev.pipeline_detector(None, DetectorConfig(use_baselines=True, use_model=False)),
             "Rules + PulseNet (shipped)": ev.pipeline_detector(model, DetectorConfig()),
         }  # fmt: skip
