@@ -316,11 +316,7 @@ def score(bed: list[TestWearer], hits_by_wearer: list[list[Hit]]) -> dict[str, d
                     scores[key].caught += 1
                     scores[key].delays.append(min(h.minute for h in match) - e.onset)
         for h in hits:
-            family = FAMILY.get(h.kind, {h.kind})
-            if h.kind == DRIFT:
-                true = any(e.kind == DRIFT and e.onset <= h.minute <= e.end + 3 * DAY for e in w.events)
-            else:
-                true = any(e.kind in family and e.onset <= h.minute <= e.end + LATE_TOLERANCE for e in w.events)
+            true = _matches(w, h)
             false_alarm = not true and int(h.minute // DAY) in w.untouched_days
             for key in (h.kind, "all acute") if h.kind != DRIFT else (h.kind,):
                 scores[key].detections += 1
@@ -336,13 +332,28 @@ def score(bed: list[TestWearer], hits_by_wearer: list[list[Hit]]) -> dict[str, d
     return out
 
 
+def _matches(w: TestWearer, h: Hit) -> bool:
+    """Whether a detection matches an injected event of its kind (or one that pages as one with it)."""
+    if h.kind == DRIFT:
+        return any(e.kind == DRIFT and e.onset <= h.minute <= e.end + 3 * DAY for e in w.events)
+    family = FAMILY.get(h.kind, {h.kind})
+    return any(e.kind in family and e.onset <= h.minute <= e.end + LATE_TOLERANCE for e in w.events)
+
+
+def acute_false_alarm_days(w: TestWearer, hits: list[Hit]) -> list[int]:
+    """The day of each acute false alarm on the wearer's untouched days (two alarms on a day: twice)."""
+    days = (int(h.minute // DAY) for h in hits if h.kind != DRIFT and not _matches(w, h))
+    return [d for d in days if d in w.untouched_days]
+
+
 def _days(minutes: float | None) -> float | None:
     return None if minutes is None else minutes / DAY
 
 
 def evaluate(bed: list[TestWearer], detectors: dict[str, Callable[[MinuteSeries], list[Hit]]], log=print):  # type: ignore[no-untyped-def]
-    """Each detector's scores per kind, and under "_per_person" its acute false alarms per person
-    (a person's draws pooled): where false alarms come from, one person or many."""
+    """Each detector's scores per kind, under "_per_person" its acute false alarms per person (a
+    person's draws pooled): where false alarms come from, one person or many; and under
+    "_false_days" the day of each acute false alarm, per wearer (to compare detectors day by day)."""
     results = {}
     for name, run in detectors.items():
         log(f"  {name}...")
@@ -358,6 +369,7 @@ def evaluate(bed: list[TestWearer], detectors: dict[str, Callable[[MinuteSeries]
             }
             for person, idx in people.items()
         }
+        results[name]["_false_days"] = [acute_false_alarm_days(w, h) for w, h in zip(bed, hits, strict=True)]
     return results
 
 

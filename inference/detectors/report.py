@@ -18,7 +18,7 @@ def _fmt(v: float | None, digits: int = 2) -> str:
     return "n/a" if v is None else f"{v:.{digits}f}"
 
 
-def _targets(res: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+def _targets(res: dict[str, dict[str, dict[str, Any]]], bed: list[TestWearer]) -> list[str]:
     ours, apple = res[SHIPPED], res[APPLE]
     lines = ["| target | measured | met? |", "| --- | --- | --- |"]
     for kind in ("tachycardia", "bradycardia", "hr_spike", "all acute"):
@@ -37,6 +37,8 @@ def _targets(res: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
             lines.append(
                 f"| {kind}: no more false alarms than Apple-style ({_fmt(apple_fa, 3)}) | {_fmt(fa, 3)} | {'yes' if fa <= apple_fa else 'no'} |"
             )
+            if kind == "all acute":
+                lines += false_alarms_day_by_day(res, bed)
     r = ours.get(DRIFT)
     if r and r["events"]:
         lines.append(
@@ -45,6 +47,26 @@ def _targets(res: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
         fa = r["false_alarms"] or 0.0
         lines.append(f"| drift: <= 1 false alarm / wearer-month | {_fmt(fa, 2)} | {'yes' if fa <= 1 else 'no'} |")
     return lines
+
+
+def false_alarms_day_by_day(res: dict[str, dict[str, Any]], bed: list[TestWearer]) -> list[str]:
+    """The false-alarm target read day by day: on the untouched days the Apple-style rule raises a
+    false alarm, no more than it; on the others, at most 0.05 per wearer-day."""
+    days = ours_there = apple_there = ours_elsewhere = 0
+    for ours, apple in zip(res[SHIPPED]["_false_days"], res[APPLE]["_false_days"], strict=True):
+        its = set(apple)
+        days += len(its)
+        apple_there += len(apple)
+        ours_there += sum(d in its for d in ours)
+        ours_elsewhere += sum(d not in its for d in ours)
+    other_days = sum(len(w.untouched_days) for w in bed) - days
+    rate = ours_elsewhere / other_days if other_days else 0.0
+    return [
+        f"| all acute, on the {days} days the Apple-style rule raised a false alarm: no more than its {apple_there} "
+        f"| {ours_there} | {'yes' if ours_there <= apple_there else 'no'} |",
+        f"| all acute, on the other {other_days} untouched days: false alarms <= 0.05 / wearer-day "
+        f"| {_fmt(rate, 3)} | {'yes' if rate <= 0.05 else 'no'} |",
+    ]
 
 
 def _ablation(res: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
@@ -146,7 +168,10 @@ def report_markdown(
         "- **Delay**: `detected_at` (the last sample seen when it fired) minus the onset; minutes, days for drift.",
         "- **False alarms**: detections that match nothing, on days with no injected event (a drift's days,",
         "  the day before and the week after are not untouched), per wearer-day (acute) or per wearer-month",
-        "  (drift).",
+        "  (drift). Where the Apple-style rule itself raises more than 0.05 a wearer-day, the target asks for",
+        "  no more than it on the same days; the targets table also reads that day by day: on the untouched",
+        "  days the Apple-style rule raises a false alarm (real rises at rest, which any rule of its kind",
+        "  flags), no more than it, and on the other untouched days at most 0.05 per wearer-day.",
         "- **Detectors**, run on the same data in the same run: the Apple-style rule (heart rate above 120 or",
         "  below 40 for 10 minutes with no steps), a rolling per-hour z-score (each minute against the same",
         "  hour of the previous 7 days, |z| > 3 for 5 minutes, and for SpO2/HRV where present), a CuSum on",
@@ -318,6 +343,11 @@ def report_markdown(
                 "half a day late (at the noon after the third night, 3.5 days after the onset), and 3 later or",
                 "not at all.",
                 "",
+                "The targets table reads the false-alarm target day by day too (How it is measured, above): all",
+                "untouched days pooled, ours are over 0.05 a wearer-day; on the few days the Apple-style rule",
+                "raises false alarms ours are fewer than its, and on the others under 0.05. The pooled row is",
+                "kept, and still reads no.",
+                "",
                 "How much these figures move on their own: with the anomalies injected from another seed (1001),",
                 "1.3 with one high-heart-rate alarm scores tachycardia 0.72 / 0.053, all-acute 0.89 / 0.114 and",
                 "drift 0.50, the same with the step-count change (that draw's drift covers the week without steps;",
@@ -352,9 +382,11 @@ def report_markdown(
                 "0.038, recall unchanged. Since, a spike must jump from a steady rate, and a model alarm needs two",
                 "minutes in a row (see the real traces): all-acute 0.94 / 0.038 -> 0.95 / 0.038, tachycardia",
                 "0.75 / 0.015 -> 0.79 / 0.018 (median delay 1 -> 2 min), spike false alarms 0.004 -> 0.001.",
+                "Since, the CuSum beside the drift head became the rise in nightly resting heart rate (see the",
+                "real traces): drift 1.00 / 0.18 -> 1.00 / 0.26 false alarms per wearer-month.",
                 "",
             ]
-        out += ["### Targets (shipped detector)", "", *_targets(res), ""]
+        out += ["### Targets (shipped detector)", "", *_targets(res, bed), ""]
         if name == "stanford":
             out += ["### Acute false alarms per person", "", *_per_person(res), ""]
         out += ["### Ablation: what the model adds", "", *_ablation(res), ""]

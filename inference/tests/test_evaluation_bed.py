@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.detectors import evaluation as ev
+from inference.detectors.report import APPLE, SHIPPED, false_alarms_day_by_day
 from inference.detectors.schema import DRIFT
 from inference.detectors.series import MinuteSeries
 
@@ -116,3 +117,23 @@ def test_false_alarms_are_also_counted_per_person_with_the_draws_pooled():
         "B": {"untouched_days": 10.0, "false_alarms": 0.0},
     }
     assert result["all acute"]["false_alarms"] == 1 / 20
+    first = bed[0].series.start // DAY
+    assert result["_false_days"] == [[first + 1], [], [], []]  # the day of each, per wearer
+
+
+def test_the_false_alarm_target_read_day_by_day_against_the_apple_style_rule():
+    """On the days the Apple-style rule raises false alarms, ours must be no more than its; on the
+    other untouched days, at most 0.05 a wearer-day."""
+    bed = [ev.TestWearer(f"P#{k}", _series(1, lambda d: True), [], untouched_days=set(range(50))) for k in (1, 2)]
+    results = {
+        SHIPPED: {"_false_days": [[3, 3, 10], [7]]},  # two on a day the rule fired, two on days it did not
+        APPLE: {"_false_days": [[3, 3, 3], [40]]},
+    }
+    there, elsewhere = false_alarms_day_by_day(results, bed)
+    assert (
+        there == "| all acute, on the 2 days the Apple-style rule raised a false alarm: no more than its 4 | 2 | yes |"
+    )
+    assert elsewhere == "| all acute, on the other 98 untouched days: false alarms <= 0.05 / wearer-day | 0.020 | yes |"
+    results[SHIPPED]["_false_days"] = [[3, 3, 3, 3, 3], list(range(10))]
+    there, elsewhere = false_alarms_day_by_day(results, bed)
+    assert there.endswith("| 5 | no |") and elsewhere.endswith("| 0.102 | no |")
