@@ -156,13 +156,9 @@ NIGHT_REFERENCE_DAYS = 28  # a night's normal: the 4 weeks before it
 RISE_WEIGHTS = (3.0, 2.0, 1.0)
 
 
-def resting_rate_z(history: list[list[Any]], day: int) -> float | None:
+def _night_z(by_day: dict[int, float], day: int) -> float | None:
     """How far `day`'s resting heart rate is over the mean of the previous 4 weeks', in their
     standard deviations (at least 2 bpm). None without the night or 7 nights before it."""
-    return _night_z({row[0]: row[1] for row in history if row[1] is not None}, day)
-
-
-def _night_z(by_day: dict[int, float], day: int) -> float | None:
     if day not in by_day:
         return None
     ref = np.array([by_day[d] for d in range(day - NIGHT_REFERENCE_DAYS, day) if d in by_day], dtype=np.float64)
