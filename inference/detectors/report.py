@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .alarms import DRIFT_REARM_DAYS
 from .evaluation import TestWearer, markdown_table
+from .features import RISE_WEIGHTS
 from .pipeline import RISE_LINE
 from .pulsenet import LoadedModel
 from .schema import CYCLING_STILL_MINUTES, DRIFT
@@ -145,8 +147,10 @@ def report_markdown(
         "  afternoon, and the personal baseline already learns each wearer's own hours.",
         "- Drift: the drift head (5 nights of resting heart rate, HRV and steps against the wearer's weeks",
         "  before) or, beside it, the rise in nightly resting heart rate: the last three nights' standard",
-        "  scores (each night against its own 4 weeks before), weighted 3:2:1 toward the latest and scaled to",
-        f"  one standard deviation, reported at {RISE_LINE} (at most one report in 10 days). The shipped",
+        "  scores (each night against its own 4 weeks before), weighted "
+        + ":".join(f"{w:g}" for w in RISE_WEIGHTS)
+        + " toward the latest and scaled to",
+        f"  one standard deviation, reported at {RISE_LINE} (at most one report in {DRIFT_REARM_DAYS} days). The shipped",
         "  configuration and the baselines-only one both run the rise; the rule floor alone does not.",
         "- Reproducibility: training is seeded and reproduces a checkpoint bit for bit on the machine that",
         "  trained it. On another CPU of the same kind, floating-point rounding differs and so do the weights: a",
