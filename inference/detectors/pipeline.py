@@ -41,6 +41,7 @@ from .features import (
     gate_scores,
     minute_rows,
     resting_rate_rise,
+    rose_from_rest,
     still_minutes,
     windows,
 )
@@ -164,6 +165,7 @@ class _Segment:
     idx: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     confidence: np.ndarray = field(default_factory=lambda: np.zeros(0))
     scores: np.ndarray | None = None
+    from_rest: np.ndarray | None = None  # per scored minute: rose_from_rest
     drift: list[Detection] = field(default_factory=list)
 
 
@@ -190,16 +192,22 @@ class Detector:
     def threshold(self, kind: str) -> float:
         return self.model.thresholds.get(kind, DEFAULT_THRESHOLD) if self.model else DEFAULT_THRESHOLD
 
-    def thresholds(self, kind: str, motion: np.ndarray, steps: np.ndarray, still: np.ndarray) -> float | np.ndarray:
+    def thresholds(
+        self, kind: str, motion: np.ndarray, steps: np.ndarray, still: np.ndarray, from_rest: np.ndarray | None = None
+    ) -> float | np.ndarray:
         """The threshold for each scored minute (`motion`, `steps`: its readings, NaN when the watch
         sends none; `still`: minutes since the wearer's last step). Without motion, cycling looks like
         tachycardia at rest: a stricter threshold, unless the wearer has not taken a step for
         CYCLING_STILL_MINUTES. Without steps either, nothing tells rest from exercise (hours without a
-        step count are not hours still): the stricter threshold too."""
+        step count are not hours still): the stricter threshold too. Either way the usual threshold
+        applies to a minute whose rate rose all at once from the wearer's steady usual one
+        (`from_rest`, features.rose_from_rest): a bike ride seldom starts like that."""
         if kind != "tachycardia" or self.model is None or TACHYCARDIA_WITHOUT_MOTION not in self.model.thresholds:
             return self.threshold(kind)
         no_motion = ~np.isfinite(motion)
         maybe_active = no_motion & ((still < CYCLING_STILL_MINUTES) | ~np.isfinite(steps))
+        if from_rest is not None:
+            maybe_active &= ~from_rest
         return np.where(maybe_active, self.threshold(TACHYCARDIA_WITHOUT_MOTION), self.threshold(kind))
 
     def run(self, jobs: list[Job]) -> list[list[Detection]]:
@@ -212,9 +220,14 @@ class Detector:
         if self.model is not None and segments:
             batch = np.concatenate(inputs)
             scores = gate_scores(batch, self.model.score_acute(batch))  # one forward pass for everyone
+            # only where a tachycardia could fire at the usual line: medians over every window cost
+            from_rest = np.zeros(len(batch), dtype=bool)
+            maybe = scores[:, ACUTE_KINDS.index("tachycardia")] >= self.threshold("tachycardia")
+            from_rest[maybe] = rose_from_rest(batch[maybe])
             lo = 0
             for segment, x in zip(segments, inputs, strict=True):
                 segment.scores = scores[lo : lo + len(x)]
+                segment.from_rest = from_rest[lo : lo + len(x)]
                 lo += len(x)
         found: list[list[Detection]] = [[] for _ in jobs]
         for segment in segments:
@@ -320,7 +333,9 @@ class Detector:
                 score[new] = 0.9
             if segment.scores is not None and len(segment.idx):
                 v, idx = rows.values, segment.idx
-                threshold = self.thresholds(kind, v["motion_g"][idx], v["steps"][idx], rows.still[idx])
+                threshold = self.thresholds(
+                    kind, v["motion_g"][idx], v["steps"][idx], rows.still[idx], segment.from_rest
+                )
                 usual = self.threshold(kind)  # a run of minutes counts at it; the last must pass `threshold`
                 m_trig, m_hot = model_triggers(minutes[segment.idx], segment.scores[:, k], threshold, state, usual)
                 new = np.zeros(n, dtype=bool)

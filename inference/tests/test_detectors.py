@@ -22,6 +22,7 @@ from inference.detectors.features import (
     gate_scores,
     minute_rows,
     resting_rate_rise,
+    rose_from_rest,
     still_minutes,
     windows,
 )
@@ -262,9 +263,9 @@ def test_rules_only_configuration_uses_no_baseline_thresholds():
     assert all(d.source == "rule" for d in found)
 
 
-def gated(*windows: tuple[list[float], list[float], float]) -> np.ndarray:
-    """Gate scores of 1 for windows given as (heart rate per minute, its z per minute, context); a
-    NaN heart rate is a minute without a reading."""
+def model_inputs(*windows: tuple[list[float], list[float], float]) -> np.ndarray:
+    """Model inputs for windows given as (heart rate per minute, its z per minute, context); a NaN
+    heart rate is a minute without a reading."""
     inputs = np.zeros((len(windows), N_INPUTS), dtype=np.float32)
     for k, (hr, hr_z, context) in enumerate(windows):
         win = inputs[k, : WINDOW_MINUTES * N_CHANNELS].reshape(WINDOW_MINUTES, N_CHANNELS)
@@ -273,7 +274,12 @@ def gated(*windows: tuple[list[float], list[float], float]) -> np.ndarray:
         win[:, CHANNELS.index("hr_z")] = np.nan_to_num(hr_z)
         win[:, CHANNELS.index("hr_level")] = np.nan_to_num((hr_a - 70) / 30)
         win[:, CHANNELS.index("context")] = context
-    return gate_scores(inputs, np.ones((len(windows), len(ACUTE_KINDS)), dtype=np.float32))
+    return inputs
+
+
+def gated(*windows: tuple[list[float], list[float], float]) -> np.ndarray:
+    """Gate scores of 1 for windows (as model_inputs takes them)."""
+    return gate_scores(model_inputs(*windows), np.ones((len(windows), len(ACUTE_KINDS)), dtype=np.float32))
 
 
 def steady(hr: float, hr_z: float, context: float = 0.0) -> tuple[list[float], list[float], float]:
@@ -333,6 +339,50 @@ def test_tachycardia_needs_a_higher_score_from_a_watch_without_motion_while_the_
     ]
     assert detector.thresholds("hr_spike", motion, steps, still) == model.thresholds["hr_spike"]
     assert Detector(None).thresholds("tachycardia", motion, steps, still) == 0.5  # no model: the baselines decide
+
+
+def test_a_racing_heart_rose_from_rest_when_it_jumps_all_at_once_from_the_wearers_steady_usual_rate():
+    n = WINDOW_MINUTES - 1
+    nan = float("nan")
+    calm = [62.0, 64.0] * (n // 2) + [62.0] * (n % 2)  # spread 1 bpm
+    restless = [80.0, 104.0] * (n // 2) + [80.0] * (n % 2)  # moving about without a step: spread 12 bpm
+    sparse = [*calm[:4], *[nan] * (n - 4)]
+    inputs = model_inputs(
+        ([*calm, 125.0], [0.0] * n + [6.0], 0.0),  # 62 -> 125 at the usual rate: from rest
+        ([*calm, 90.0], [0.0] * n + [3.0], 0.0),  # 62 -> 90: under 30 bpm
+        ([*restless, 125.0], [2.0] * n + [6.0], 0.0),  # from a rate already jumping about
+        ([*[95.0] * n, 127.0], [3.0] * n + [6.0], 0.0),  # steady, but at 95 where 62 is usual (z 3)
+        ([*sparse, 125.0], [0.0] * n + [6.0], 0.0),  # four earlier readings: too few to tell
+        ([*calm, nan], [0.0] * (n + 1), 0.0),  # no reading now
+    )
+    assert rose_from_rest(inputs).tolist() == [True, False, False, False, False, False]
+    assert rose_from_rest(np.zeros((0, N_INPUTS), dtype=np.float32)).tolist() == []
+
+
+def test_a_racing_heart_from_rest_is_judged_at_the_usual_line_on_a_watch_without_motion(model, monkeypatch):
+    """A steps-only watch, 20 minutes after the wearer's last step: a bike ride cannot be ruled out,
+    so tachycardia needs the stricter no-motion line, unless the rate jumped all at once from the
+    wearer's steady usual one. Scored 0.9 (over the usual line, under the no-motion one), the jump
+    from rest pages and the climb from a restless, raised rate does not."""
+    usual, strict = model.thresholds["tachycardia"], model.thresholds["tachycardia_without_motion"]
+    assert usual < 0.9 < strict
+
+    def fake_scores(x: np.ndarray) -> np.ndarray:
+        scores = np.zeros((len(x), len(ACUTE_KINDS)), dtype=np.float32)
+        scores[:, ACUTE_KINDS.index("tachycardia")] = 0.9
+        return scores
+
+    monkeypatch.setattr(model, "score_acute", fake_scores)
+    detector = Detector(model, DetectorConfig(use_rules=False, use_baselines=False, use_resting_rise=False))
+
+    def tachycardia(before: np.ndarray) -> list[int]:
+        steps = np.zeros(90)
+        steps[40] = 12  # a few steps 20 minutes before
+        series = still_series(steps, heart_rate=np.concatenate([before, np.full(30, 125.0)]))
+        return [int(d.detected_at // 60) - 1000 for d in detect(detector, series) if d.kind == "tachycardia"]
+
+    assert tachycardia(np.tile([62.0, 63.0], 30)) == [61]  # two minutes in a row: 60 and 61
+    assert tachycardia(np.tile([82.0, 104.0], 30)) == []
 
 
 def test_a_model_trigger_needs_two_minutes_in_a_row_however_high_the_score():
