@@ -68,14 +68,15 @@ def activity_levels(steps: np.ndarray, motion: np.ndarray) -> np.ndarray:
 def activity_context(levels: np.ndarray) -> np.ndarray:
     """Context of each minute, remembering recent effort: heart rate takes minutes to come down
     after exercise, so a minute is 'active' if any of the last 10 was, 'light' if any of the last 5."""
-    n = len(levels)
-    ctx = np.full(n, REST, dtype=np.int8)
-    for lag in range(10):
-        shifted = np.concatenate([np.zeros(lag, dtype=np.int8), levels[: n - lag]]) if lag else levels
-        ctx = np.maximum(ctx, np.where(shifted == ACTIVE, ACTIVE, 0).astype(np.int8))
-        if lag < 5:
-            ctx = np.maximum(ctx, np.where(shifted >= LIGHT, LIGHT, 0).astype(np.int8))
-    return ctx
+    light = _any_of_last(levels >= LIGHT, 5)
+    return np.where(_any_of_last(levels == ACTIVE, 10), ACTIVE, np.where(light, LIGHT, REST)).astype(np.int8)
+
+
+def _any_of_last(flags: np.ndarray, k: int) -> np.ndarray:
+    """For each minute, whether any of the last k minutes (itself included) is flagged."""
+    counts = np.concatenate([[0], np.cumsum(flags, dtype=np.int64)])
+    end = np.arange(1, len(flags) + 1)
+    return counts[end] - counts[np.maximum(0, end - k)] > 0
 
 
 @dataclass
