@@ -12,7 +12,7 @@ from django.conf import settings
 from inference.detectors import pipeline
 from inference.detectors import synthetic as syn
 from inference.detectors.alarms import AlarmState, model_triggers
-from inference.detectors.baseline import Baseline
+from inference.detectors.baseline import Baseline, activity_context
 from inference.detectors.features import (
     CHANNELS,
     N_CHANNELS,
@@ -491,6 +491,19 @@ def still_series(steps: np.ndarray, motion: np.ndarray | None = None, heart_rate
     if motion is not None:
         series.values["motion_g"][:] = motion
     return series
+
+
+def test_a_minutes_context_remembers_effort_for_10_minutes_and_light_activity_for_5():
+    levels = np.zeros(30, dtype=np.int8)
+    levels[2] = 2  # a burst of running
+    levels[20] = 1  # a short walk
+    ctx = activity_context(levels)
+    assert ctx[:2].tolist() == [0, 0]
+    assert ctx[2:12].tolist() == [2] * 10 and ctx[12] == 0
+    assert ctx[20:25].tolist() == [1] * 5 and ctx[25] == 0
+    # a stretch shorter than the memory (a few minutes into a new series)
+    assert activity_context(np.array([2, 0, 0], dtype=np.int8)).tolist() == [2, 2, 2]
+    assert activity_context(np.zeros(0, dtype=np.int8)).tolist() == []
 
 
 def test_still_minutes_count_from_the_last_step():
