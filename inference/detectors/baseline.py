@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .schema import ACTIVE, BASELINED, CONTEXTS, LIGHT, REST
+from .series import filled
 
 MEMORY_DAYS = 14
 PRIOR_WEIGHT_DAYS = 2.0
@@ -58,8 +59,8 @@ PRIOR_STD = {
 def activity_levels(steps: np.ndarray, motion: np.ndarray) -> np.ndarray:
     """Per-minute activity from steps and peak motion: 0 rest, 1 light, 2 active."""
     level = np.zeros(len(steps), dtype=np.int8)
-    s = np.nan_to_num(steps, nan=0.0)
-    m = np.nan_to_num(motion, nan=1.0)
+    s = filled(steps, 0.0)
+    m = filled(motion, 1.0)
     level[(s > 15) | (m > 1.15)] = LIGHT
     level[(s > 60) | (m > 1.6)] = ACTIVE
     return level

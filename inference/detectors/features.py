@@ -15,7 +15,7 @@ import numpy as np
 
 from .baseline import Baseline, activity_context, activity_levels
 from .schema import ACTIVE, ACUTE_KINDS, MIN_WINDOW_COVERAGE, REST, WINDOW_MINUTES
-from .series import MinuteSeries
+from .series import MinuteSeries, filled
 
 CHANNELS = (
     "hr_z", "hr_level", "hrv_z", "hrv_log_ratio", "spo2_drop", "spo2_level", "temp_z",
@@ -65,8 +65,8 @@ def minute_rows(series: MinuteSeries, baseline: Baseline, still: np.ndarray) -> 
         x[:, 4] = np.clip((expected["spo2"][0] - spo2) / 3, -5, 10)
         x[:, 5] = (spo2 - 94) / 4
         x[:, 6] = np.clip((temp - expected["skin_temp_c"][0]) / expected["skin_temp_c"][1], -10, 10)
-        x[:, 7] = np.log1p(np.nan_to_num(v["steps"], nan=0.0)) / 5
-        x[:, 8] = np.clip(np.nan_to_num(v["motion_g"], nan=1.0) - 1, -1, 5)
+        x[:, 7] = np.log1p(filled(v["steps"], 0.0)) / 5
+        x[:, 8] = np.clip(filled(v["motion_g"], 1.0) - 1, -1, 5)
     x[:, 9] = np.isfinite(hr)
     x[:, 10] = np.isfinite(hrv)
     x[:, 11] = np.isfinite(spo2)
@@ -110,7 +110,7 @@ def still_minutes(series: MinuteSeries, first: int, last_step: int | None) -> tu
     wrist turning over in sleep is not getting up."""
     never = np.iinfo(np.int64).min
     minutes = np.arange(series.start, series.end)
-    steps = np.nan_to_num(series.values["steps"], nan=0.0)
+    steps = filled(series.values["steps"], 0.0)
     last = np.maximum.accumulate(np.where(steps > 0, minutes, never))
     prior = first if last_step is None else last_step
     last = np.where(minutes >= prior, np.maximum(last, prior), last)

@@ -316,8 +316,20 @@ class Detector:
         rules = rule_hits(rows.values, rows.ctx, job.thresholds) if self.config.use_rules else {}
         personal = baseline_triggers(rows) if self.config.use_baselines else {}
         evidence: dict[str, _Evidence] = {}
+        none = np.zeros(n, dtype=bool)
+        quiet = _Evidence(none, none, np.full(n, "", dtype=object), np.zeros(n))  # shared, never written
+        top = segment.scores.max(axis=0) if segment.scores is not None and len(segment.idx) else None
         for k, kind in enumerate(ACUTE_KINDS):
             state = job.state.alarm(kind)
+            if (
+                not (kind in rules and rules[kind].any())
+                and not (kind in personal and personal[kind].any())
+                and (top is None or top[k] < self.threshold(kind) / 2)
+            ):
+                # nothing over any line (the lowest: half the usual threshold makes a minute hot): the
+                # kind's alarm has nothing to see, which is most kinds for most wearers most minutes
+                evidence[kind] = quiet
+                continue
             trigger = np.zeros(n, dtype=bool)
             hot = np.zeros(n, dtype=bool)
             source = np.full(n, "", dtype=object)
@@ -350,6 +362,8 @@ class Detector:
         found = []
         for name, kinds in _alarms():
             state = job.state.shared_alarm(name) if name in PAGES_AS_ONE else job.state.alarm(name)
+            if all(evidence[k] is quiet for k in kinds):
+                continue
             trigger = np.logical_or.reduce([evidence[k].trigger for k in kinds])
             hot = np.logical_or.reduce([evidence[k].hot for k in kinds])
             for minute, onset in fire(minutes, trigger, hot, state):
