@@ -12,7 +12,7 @@ from django.conf import settings
 from inference.detectors import pipeline
 from inference.detectors import synthetic as syn
 from inference.detectors.alarms import AlarmState, model_triggers
-from inference.detectors.baseline import Baseline, activity_context
+from inference.detectors.baseline import RHR_BINS, Baseline, activity_context
 from inference.detectors.features import (
     CHANNELS,
     N_CHANNELS,
@@ -491,6 +491,17 @@ def still_series(steps: np.ndarray, motion: np.ndarray | None = None, heart_rate
     if motion is not None:
         series.values["motion_g"][:] = motion
     return series
+
+
+def test_a_nights_resting_rate_is_the_mean_of_the_lowest_fifth_of_its_rest_minutes():
+    baseline = Baseline()
+    rest = np.array([50] * 30 + [52] * 40 + [60] * 100 + [70] * 130, dtype=np.int64)  # 300 minutes
+    baseline.rest_hr_hist += np.bincount(rest - RHR_BINS[0], minlength=len(RHR_BINS))
+    rhr, _, _ = baseline.day_summary()
+    assert rhr == pytest.approx((30 * 50 + 30 * 52) / 60)  # the lowest 60: all the 50s, 30 of the 52s
+    short = Baseline()
+    short.rest_hr_hist[60 - RHR_BINS[0]] = 119  # under two hours at rest: no resting rate
+    assert short.day_summary()[0] is None
 
 
 def test_a_minutes_context_remembers_effort_for_10_minutes_and_light_activity_for_5():
