@@ -249,8 +249,9 @@ SPIKE_STEADY_RATIO = 6.0
 # most STEADY_REST_BPM) and at the wearer's usual (median z at most REST_Z). A paroxysmal racing heart
 # starts like that; getting on a bike seldom does (it starts from walking to it, and climbs), nor a
 # rate already raised and unsettled by an illness or stress. On real traces without a motion reading
-# (seeds 2000-2004), 206 of the 210 tachycardias the no-motion line missed rose 30 bpm or more, and a
-# quarter of the 305 false alarms lifting that line would add.
+# (seeds 2000-2004), 206 of the 210 tachycardias the no-motion line missed rose 30 bpm or more over
+# the median of the half hour before, and a quarter of the 305 false alarms lifting that line would
+# add; the rule looks at the window's earlier minutes (11), which the model sees too.
 RISE_FROM_REST_BPM = 30.0
 STEADY_REST_BPM = 5.0
 REST_Z = 1.0

@@ -54,7 +54,7 @@ class MinuteSeries:
 
 def filled(values: np.ndarray, value: float) -> np.ndarray:
     """A minute column with its missing minutes (NaN) read as `value`. Resampling keeps only finite
-    readings, so this is np.nan_to_num(values, nan=value) at a tenth of its cost per call."""
+    readings, so this is np.nan_to_num(values, nan=value) at about a fifth of its cost per call."""
     return np.where(np.isnan(values), value, values)
 
 

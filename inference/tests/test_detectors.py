@@ -385,6 +385,34 @@ def test_a_racing_heart_from_rest_is_judged_at_the_usual_line_on_a_watch_without
     assert tachycardia(np.tile([82.0, 104.0], 30)) == []
 
 
+def test_a_score_over_half_the_line_keeps_the_alarm_quiet_across_live_steps(model, monkeypatch):
+    """A racing heart that eases but stays over half the line is the same event: no second page
+    when it climbs again. Live steps of 5 minutes each, where most steps have nothing over the line
+    itself, judge it as one pass does. Once the rate settles for over 30 minutes, a new climb pages."""
+
+    def fake_scores(x: np.ndarray) -> np.ndarray:
+        bpm = 70 + 30 * x[:, : WINDOW_MINUTES * N_CHANNELS].reshape(len(x), WINDOW_MINUTES, N_CHANNELS)[:, -1, 1]
+        scores = np.zeros((len(x), len(ACUTE_KINDS)), dtype=np.float32)
+        scores[:, ACUTE_KINDS.index("tachycardia")] = np.where(bpm >= 125, 0.9, np.where(bpm >= 100, 0.3, 0.0))
+        return scores
+
+    monkeypatch.setattr(model, "score_acute", fake_scores)
+    assert model.thresholds["tachycardia"] / 2 <= 0.3 < model.thresholds["tachycardia"]
+    config = DetectorConfig(use_rules=False, use_baselines=False, use_resting_rise=False)
+
+    def pages(between: float) -> list[int]:
+        heart_rate = np.concatenate([np.full(60, 62.0), np.full(20, 130.0), np.full(60, between), np.full(20, 130.0)])
+        series = still_series(np.zeros(len(heart_rate)), motion=np.full(len(heart_rate), 1.0), heart_rate=heart_rate)
+        detector, state, found = Detector(model, config), WearerState(), []
+        for stop in range(series.start + 20, series.end + 1, 5):  # a live step every 5 minutes
+            found += detect(detector, series.window(series.start, stop), state)
+        assert by_minute(found) == by_minute(detect(Detector(model, config), series))  # as one pass
+        return [int(d.detected_at // 60) - series.start for d in found]
+
+    assert pages(between=105.0) == [61]  # eased to 105 (scored 0.3, over half the line): one event
+    assert pages(between=62.0) == [61, 141]  # settled for an hour: the climb is a new event
+
+
 def test_a_model_trigger_needs_two_minutes_in_a_row_however_high_the_score():
     minutes = np.arange(100, 106)
     scores = np.array([0.2, 1.0, 0.2, 0.9, 0.95, 0.1])
