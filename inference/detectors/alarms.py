@@ -4,7 +4,8 @@ Per kind, a detection fires at the first minute its trigger holds while the kind
 stays quiet until REARM_MINUTES pass without anything 'hot' (a trigger, or a model score above half
 its threshold). A model trigger needs its score over the threshold in two consecutive minutes,
 however high it is (on real traces, one minute far over it and back was most often a false alarm);
-rule and baseline triggers carry their own sustained windows.
+rule and baseline triggers carry their own sustained windows. A racing heart that rose from rest is
+judged so while its run over the usual line lasts (carry_from_rest).
 
 Drift is judged once a day, at noon, on the night just finished: it is reported when its evidence
 has held DRIFT_NIGHTS nights in a row (one restless night is not an illness), or at once when a
@@ -37,13 +38,15 @@ class AlarmState:
     last_hot: int = -(10**9)
     run_start: int = -(10**9)
     above: int = -(10**9)  # last minute the model score was over its threshold
+    from_rest: int = -(10**9)  # last minute of a run over the usual line that rose from rest
 
     def to_list(self) -> list[int]:
-        return [int(self.armed), self.last_hot, self.run_start, self.above]
+        return [int(self.armed), self.last_hot, self.run_start, self.above, self.from_rest]
 
     @classmethod
     def from_list(cls, data: list[int]) -> AlarmState:
-        return cls(bool(data[0]), int(data[1]), int(data[2]), int(data[3]))
+        # saved before runs from rest were carried: no run in progress rose from rest
+        return cls(bool(data[0]), int(data[1]), int(data[2]), int(data[3]), *map(int, data[4:5]))
 
 
 def far_over(score: float | np.ndarray, threshold: float | np.ndarray, share: float) -> bool | np.ndarray:
@@ -70,6 +73,26 @@ def model_triggers(
     if above.any():
         state.above = int(minutes[above][-1])
     return trigger, scores >= threshold / 2
+
+
+def carry_from_rest(minutes: np.ndarray, over: np.ndarray, from_rest: np.ndarray, state: AlarmState) -> np.ndarray:
+    """A racing heart that rose from rest stays one while it lasts: each scored minute (sorted) of a run
+    over the kind's usual line (`over`: consecutive minutes, across calls through state.from_rest) is
+    judged as from rest from the first minute of the run that was. features.rose_from_rest sees it only
+    in a run's first few minutes, before the raised ones enter the window's earlier minutes it
+    compares with."""
+    if not len(minutes):
+        return from_rest
+    idx = np.arange(len(minutes))
+    follows = np.concatenate([[minutes[0] == state.above + 1], (minutes[1:] == minutes[:-1] + 1) & over[:-1]])
+    starts = over & ~follows
+    seeds = over & (from_rest | ((idx == 0) & (minutes[0] == state.from_rest + 1)))
+    last_seed = np.maximum.accumulate(np.where(seeds, idx, -1))
+    last_start = np.maximum.accumulate(np.where(starts, idx, -1))
+    carried = over & (last_seed >= 0) & (last_seed >= last_start)
+    if carried.any():
+        state.from_rest = int(minutes[carried][-1])
+    return carried
 
 
 def fire(minutes: np.ndarray, trigger: np.ndarray, hot: np.ndarray, state: AlarmState) -> list[tuple[int, int]]:

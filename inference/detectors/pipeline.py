@@ -25,6 +25,7 @@ from .alarms import (
     DRIFT_STRONG,
     AlarmState,
     DriftAlarm,
+    carry_from_rest,
     drift_fire,
     far_over,
     fire,
@@ -345,10 +346,12 @@ class Detector:
                 score[new] = 0.9
             if segment.scores is not None and len(segment.idx):
                 v, idx = rows.values, segment.idx
-                threshold = self.thresholds(
-                    kind, v["motion_g"][idx], v["steps"][idx], rows.still[idx], segment.from_rest
-                )
                 usual = self.threshold(kind)  # a run of minutes counts at it; the last must pass `threshold`
+                from_rest = segment.from_rest
+                if from_rest is not None and kind == "tachycardia":
+                    over = segment.scores[:, k] >= usual
+                    from_rest = carry_from_rest(minutes[idx], over, from_rest, state)
+                threshold = self.thresholds(kind, v["motion_g"][idx], v["steps"][idx], rows.still[idx], from_rest)
                 m_trig, m_hot = model_triggers(minutes[segment.idx], segment.scores[:, k], threshold, state, usual)
                 new = np.zeros(n, dtype=bool)
                 new[segment.idx] = m_trig

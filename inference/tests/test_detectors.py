@@ -11,7 +11,7 @@ from django.conf import settings
 
 from inference.detectors import pipeline
 from inference.detectors import synthetic as syn
-from inference.detectors.alarms import AlarmState, model_triggers
+from inference.detectors.alarms import AlarmState, carry_from_rest, model_triggers
 from inference.detectors.baseline import RHR_BINS, Baseline, activity_context
 from inference.detectors.features import (
     CHANNELS,
@@ -383,6 +383,54 @@ def test_a_racing_heart_from_rest_is_judged_at_the_usual_line_on_a_watch_without
 
     assert tachycardia(np.tile([62.0, 63.0], 30)) == [61]  # two minutes in a row: 60 and 61
     assert tachycardia(np.tile([82.0, 104.0], 30)) == []
+
+
+def test_a_racing_heart_that_rose_from_rest_is_judged_so_while_it_lasts(model, monkeypatch):
+    """The rise from rest is seen only in a racing heart's first minutes, before the raised ones
+    enter the window's earlier minutes. A model that scores it from its fourth minute (as the gate
+    does in life, where the first minutes are under 100 bpm or too near the usual) must still judge
+    it at the usual line: the run it starts carries it, in one pass and across 5-minute live steps."""
+
+    def fake_scores(x: np.ndarray) -> np.ndarray:
+        bpm = 70 + 30 * x[:, : WINDOW_MINUTES * N_CHANNELS].reshape(len(x), WINDOW_MINUTES, N_CHANNELS)[:, :, 1]
+        scores = np.zeros((len(x), len(ACUTE_KINDS)), dtype=np.float32)
+        scores[:, ACUTE_KINDS.index("tachycardia")] = np.where((bpm[:, -4:] >= 125).all(axis=1), 0.9, 0.0)
+        return scores
+
+    monkeypatch.setattr(model, "score_acute", fake_scores)
+    assert model.thresholds["tachycardia"] < 0.9 < model.thresholds["tachycardia_without_motion"]
+    config = DetectorConfig(use_rules=False, use_baselines=False, use_resting_rise=False)
+    steps = np.zeros(100)
+    steps[40] = 12  # a steps-only watch, 20 minutes after a few steps: the no-motion line applies
+    series = still_series(steps, heart_rate=np.concatenate([np.tile([62.0, 63.0], 30), np.full(40, 125.0)]))
+    found = detect(Detector(model, config), series)
+    # scored from minute 63, its last minute judged from rest; 64 is carried by the run it began
+    assert [int(d.detected_at // 60) - series.start for d in found] == [64]
+    state, live = WearerState(), []
+    detector = Detector(model, config)
+    for stop in [*range(series.start + 24, series.end, 5), series.end]:  # minute 64 begins a step
+        live += detect(detector, series.window(series.start, stop), state)
+    assert by_minute(live) == by_minute(found)
+
+
+def test_a_run_over_the_line_that_rose_from_rest_carries_it_until_it_breaks():
+    state = AlarmState()
+    minutes = np.arange(100, 108)
+    over = np.array([True, True, True, False, True, True, True, True])
+    from_rest = np.array([False, True, False, False, False, False, True, False])
+    # the first run from its minute from rest on; the second from its own, on to the call's end
+    carried = carry_from_rest(minutes, over, from_rest, state)
+    assert carried.tolist() == [False, True, True, False, False, False, True, True]
+    assert state.from_rest == 107
+    state.above = 107  # as model_triggers leaves it
+    # the next call goes on with the run that rose from rest, until it breaks
+    carried = carry_from_rest(np.arange(108, 112), np.array([True, True, False, True]), np.zeros(4, bool), state)
+    assert carried.tolist() == [True, True, False, False]
+    # a run that does not follow on is not carried
+    state.above = 111
+    carried = carry_from_rest(np.array([113, 114]), np.array([True, True]), np.zeros(2, bool), state)
+    assert carried.tolist() == [False, False]
+    assert AlarmState.from_list(AlarmState().to_list()[:4]).from_rest == AlarmState().from_rest  # older states
 
 
 def test_a_score_over_half_the_line_keeps_the_alarm_quiet_across_live_steps(model, monkeypatch):
