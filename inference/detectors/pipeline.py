@@ -21,7 +21,6 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .alarms import (
-    DRIFT_REARM_DAYS,
     DRIFT_STRONG,
     AlarmState,
     DriftAlarm,
@@ -30,6 +29,7 @@ from .alarms import (
     far_over,
     fire,
     model_triggers,
+    rise_may_report,
 )
 from .baseline import Baseline
 from .features import (
@@ -69,7 +69,8 @@ DEFAULT_THRESHOLD = 0.5
 # scores low. It replaced a CuSum (slack 0.5, interval 4), which on the development draws caught 0.50
 # of the drifts at 0.48 false alarms a wearer-month, against the rise's 0.68 at 0.46 (docs/pulsenet.md):
 # a CuSum is built for a lasting step, an infection's rise ramps over two or three nights.
-# It reports at most once in DRIFT_REARM_DAYS: a drift that goes on is one report, not one a night.
+# It reports at most once in DRIFT_REARM_DAYS, unless the rate settles and rises again or climbs
+# further (alarms.rise_may_report): a drift that goes on is one report, not one a night.
 RISE_LINE = 2.5
 DRIFT_RAISED_Z = 1.0  # a night this far over the usual counts as raised in a drift's explanation
 
@@ -279,7 +280,7 @@ class Detector:
         detected_at = float(ts) if np.isfinite(ts) else minute * 60.0
         fired = None
         rise_fired = False  # the rise sums nights by itself: no need to see it twice
-        if rise is not None and rise >= RISE_LINE and day - state.drift.last_fired >= DRIFT_REARM_DAYS:
+        if rise is not None and rise_may_report(state.drift, day, rise, RISE_LINE):
             fired, rise_fired = ("baseline", min(1.0, rise / (2 * RISE_LINE))), True
         strong = False  # a night far over the line needs no second one
         if feats is not None:
@@ -288,7 +289,8 @@ class Detector:
             if score >= threshold:
                 fired = ("model", score)
                 strong = far_over(score, threshold, DRIFT_STRONG)
-        if not drift_fire(state.drift, day, over=fired is not None, sustained=rise_fired or strong) or fired is None:
+        reported = drift_fire(state.drift, day, over=fired is not None, sustained=rise_fired or strong, rise=rise)
+        if not reported or fired is None:
             return []
         rhr, usual, rising, onset_day, nights = _drift_story(baseline.history, day)
         return [

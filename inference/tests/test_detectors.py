@@ -544,6 +544,39 @@ def test_a_drift_is_reported_after_two_nights_then_again_only_after_quiet_days_o
     assert drift_fire(alarm, 13, over=True)
 
 
+def test_a_resting_rate_rise_is_reported_again_once_it_settled_or_when_it_climbs_further():
+    from inference.detectors.alarms import DriftAlarm, drift_fire, rise_may_report
+
+    line = 2.5
+
+    def reports(alarm: DriftAlarm, rise_by_day: dict[int, float]) -> list[int]:
+        out = []
+        for day, rise in sorted(rise_by_day.items()):  # as the detector judges each night
+            may = rise_may_report(alarm, day, rise, line)
+            if drift_fire(alarm, day, over=may, sustained=may, rise=rise):
+                out.append(day)
+        return out
+
+    # held after a report while the rate stays raised, even under the line...
+    assert reports(DriftAlarm(), {1: 3.0, 2: 1.8, 3: 2.7, 4: 1.5, 5: 2.9}) == [1]
+    # ... but settled back near the usual for two nights, a new rise is a new drift
+    assert reports(DriftAlarm(), {1: 3.0, 2: 0.5, 3: 0.9, 4: 2.7}) == [1, 4]
+    assert reports(DriftAlarm(), {1: 3.0, 2: 0.5, 3: 1.2, 4: 0.9, 5: 2.7}) == [1]  # one settled night
+    # a night without a rise to judge (no data) leaves the settled nights as they were
+    assert reports(DriftAlarm(), {1: 3.0, 2: 0.5, 5: 0.9, 6: 2.7}) == [1, 6]
+    # the same drift climbing three standard deviations over the one reported: reported again, once
+    assert reports(DriftAlarm(), {1: 2.6, 2: 5.5, 3: 5.6, 4: 6.0, 5: 7.0}) == [1, 3]
+    # a rise that never settles nor climbs: again after ten days
+    assert reports(DriftAlarm(), dict.fromkeys(range(1, 25), 3.0)) == [1, 11, 21]
+    # the alarm's state round-trips through JSON, and one saved before keeps the ten days
+    alarm = DriftAlarm()
+    reports(alarm, {1: 2.6, 2: 0.5})
+    assert DriftAlarm.from_list(json.loads(json.dumps(alarm.to_list()))) == alarm
+    older = DriftAlarm.from_list(alarm.to_list()[:5])
+    assert (older.settled, older.resettled, older.reported_rise) == (0, False, None)
+    assert reports(older, {3: 0.5, 4: 9.0, 12: 2.6}) == [12]
+
+
 def test_detector_state_round_trips_and_reads_states_saved_before_the_drift_alarm_or_stillness(model):
     state = WearerState()
     detect(Detector(model), wearer(18, days=2).series, state)
