@@ -4,8 +4,8 @@ caregiver notification (red flags), and to the episode's check-in on the watch (
 
     make bench-alerts            # or: .venv/bin/python scripts/bench_alert_latency.py [--watches 1000] ...
 
-Daphne + channels-redis + PostgreSQL + a Celery worker (celery and detection queues) + beat, as in
-production, on this machine. --watches simulated watches send a 5-sample frame every 5 s (the ingest
+Daphne + channels-redis + PostgreSQL + a Celery worker (celery and detection queues; niced as the
+Procfile's, --worker-nice) + beat, as in production, on this machine. --watches simulated watches send a 5-sample frame every 5 s (the ingest
 benchmark's phase A cadence) while probe wearers, each with a caregiver listening on the live feed,
 raise alarms three ways:
 
@@ -74,6 +74,17 @@ def probes_provision(count: int) -> tuple[list[dict], str, int]:
     return out, api_token_issue(user=caregiver).key, group.id
 
 
+def procfile_niceness(process: str) -> int:
+    """The niceness the Procfile gives one of its processes (`name: nice -n N ...`), 0 without."""
+    for line in (BASE_DIR / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        words = command.split()
+        if name.strip() == process and words[:2] == ["nice", "-n"]:
+            return int(words[2])
+    return 0
+
+
+WORKER_NICENESS = procfile_niceness("worker")
 STOPS = {"sos": "caregiver's feed", "desaturation": "caregiver's feed", "episode": "check-in on the watch"}
 
 
@@ -143,6 +154,12 @@ async def probe(args: argparse.Namespace, ingest: str, feed_url: str, probes: li
         out[kind] = {
             "latencies_ms": sorted(round(v) for v in latencies),
             "sent_at_s": [round(t - started, 1) for t in times.values()],
+            # each probe in the order sent: when (s into the run) and its latency (null: never notified),
+            # to tell a slow stretch of the run from slow probes spread over it
+            "probes": [
+                [round(t - started, 1), round((arrived[w] - t) * 1000) if w in arrived else None]
+                for w, t in times.items()
+            ],
             "sent": len(times),
             "notified": len(latencies),
             "p50_ms": percentile(latencies, 0.5),
@@ -168,6 +185,12 @@ def main() -> None:
     parser.add_argument(
         "--urgent-worker", action="store_true", help="add a worker process that serves only the urgent queue (Procfile)"
     )
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=WORKER_NICENESS,
+        help=f"niceness of the main worker, which runs routine detection (Procfile: {WORKER_NICENESS}; 0 to compare)",
+    )
     args = parser.parse_args()
     logs = BASE_DIR / "var" / "bench"
     logs.mkdir(parents=True, exist_ok=True)
@@ -185,7 +208,8 @@ def main() -> None:
         logs / "alerts-daphne.log",
     )  # fmt: skip
     worker = start(
-        [sys.executable, "-m", "celery", "-A", "pulsera", "worker", "-Q", "urgent,celery,detection", "--concurrency", "2", "-l", os.environ.get("BENCH_WORKER_LOG", "warning")],
+        [*(["nice", "-n", str(args.worker_nice)] if args.worker_nice else []), sys.executable, "-m", "celery", "-A", "pulsera",
+         "worker", "-Q", "urgent,celery,detection", "--concurrency", "2", "-l", os.environ.get("BENCH_WORKER_LOG", "warning")],
         logs / "alerts-worker.log",
     )  # fmt: skip
     urgent = None
@@ -201,7 +225,7 @@ def main() -> None:
     ingest = f"ws://127.0.0.1:{port}/ws/v1/ingest/"
     feed = f"ws://127.0.0.1:{port}/ws/v1/groups/{group_id}/live/"
     results: dict[str, object] = {"machine": f"{os.cpu_count()} cores", "watches": args.watches,
-                                  "urgent_worker": args.urgent_worker,
+                                  "urgent_worker": args.urgent_worker, "worker_nice": args.worker_nice,
                                   "triage": os.environ.get("PULSERA_DETECTION_TRIAGE", "true"),
                                   "date": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
     try:

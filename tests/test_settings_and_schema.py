@@ -80,3 +80,19 @@ def test_every_setting_read_from_the_environment_is_documented_in_env_example():
     read |= set(re.findall(r'_is_set\("([A-Z0-9_]+)"\)', (root / "pulsera" / "settings.py").read_text()))
     documented = set(re.findall(r"^#?\s*([A-Z0-9_]+)=", (root / ".env.example").read_text(), flags=re.M))
     assert read - documented == set()
+
+
+def test_the_procfile_runs_routine_detection_below_the_socket_server_and_the_red_flag_worker():
+    """Routine detection comes in bursts at each minute's turn; on a saturated 2-core box its two
+    processes took the CPU from Daphne and an SOS waited 8 s at 2,000 watches (docs/benchmarks.md).
+    The worker that runs it is niced; the socket server and the red-flag worker are not."""
+    processes = {}
+    for line in (BASE_DIR / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        processes[name.strip()] = command.split()
+    worker = processes["worker"]
+    assert worker[:3] == ["nice", "-n", "10"]
+    assert "detection" in worker[worker.index("-Q") + 1].split(",")
+    assert processes["web"][0] == "daphne"
+    assert processes["urgent"][:2] == ["celery", "-A"]
+    assert processes["urgent"][processes["urgent"].index("-Q") + 1] == "urgent"
