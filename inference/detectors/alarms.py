@@ -152,7 +152,8 @@ class DriftAlarm:
             # unknown, so a run in progress starts again (a report one night later, never a false one)
             return cls(bool(data[0]), int(data[1]), int(data[2]), 0, int(data[2]))
         alarm = cls(bool(data[0]), int(data[1]), int(data[2]), int(data[3]), int(data[4]))
-        if len(data) >= 8:  # saved before the rise re-armed sooner: as before, until the next report
+        # saved before the rise re-armed sooner (5 items): the 10 days hold until the next report
+        if len(data) >= 8:
             alarm.settled, alarm.resettled = int(data[5]), bool(data[6])
             alarm.reported_rise = None if data[7] is None else float(data[7])
         return alarm

@@ -203,7 +203,8 @@ class Detector:
         CYCLING_STILL_MINUTES. Without steps either, nothing tells rest from exercise (hours without a
         step count are not hours still): the stricter threshold too. Either way the usual threshold
         applies to a minute whose rate rose all at once from the wearer's steady usual one
-        (`from_rest`, features.rose_from_rest): a bike ride seldom starts like that."""
+        (`from_rest`: features.rose_from_rest, carried through its run by alarms.carry_from_rest): a bike
+        ride seldom starts like that."""
         if kind != "tachycardia" or self.model is None or TACHYCARDIA_WITHOUT_MOTION not in self.model.thresholds:
             return self.threshold(kind)
         no_motion = ~np.isfinite(motion)
@@ -349,12 +350,11 @@ class Detector:
             if segment.scores is not None and len(segment.idx):
                 v, idx = rows.values, segment.idx
                 usual = self.threshold(kind)  # a run of minutes counts at it; the last must pass `threshold`
-                from_rest = segment.from_rest
+                scored, from_rest = minutes[idx], segment.from_rest
                 if from_rest is not None and kind == "tachycardia":
-                    over = segment.scores[:, k] >= usual
-                    from_rest = carry_from_rest(minutes[idx], over, from_rest, state)
+                    from_rest = carry_from_rest(scored, segment.scores[:, k] >= usual, from_rest, state)
                 threshold = self.thresholds(kind, v["motion_g"][idx], v["steps"][idx], rows.still[idx], from_rest)
-                m_trig, m_hot = model_triggers(minutes[segment.idx], segment.scores[:, k], threshold, state, usual)
+                m_trig, m_hot = model_triggers(scored, segment.scores[:, k], threshold, state, usual)
                 new = np.zeros(n, dtype=bool)
                 new[segment.idx] = m_trig
                 new &= ~trigger
