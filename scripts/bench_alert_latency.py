@@ -43,8 +43,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ingest import (  # the ingest benchmark's set-up and load generator
     BASE_DIR,
+    WORKER_NICENESS,
     bench_setup,
     free_port,
+    niced,
     percentile,
     processes_stop,
     results_write,
@@ -74,17 +76,6 @@ def probes_provision(count: int) -> tuple[list[dict], str, int]:
     return out, api_token_issue(user=caregiver).key, group.id
 
 
-def procfile_niceness(process: str) -> int:
-    """The niceness the Procfile gives one of its processes (`name: nice -n N ...`), 0 without."""
-    for line in (BASE_DIR / "Procfile").read_text().splitlines():
-        name, _, command = line.partition(":")
-        words = command.split()
-        if name.strip() == process and words[:2] == ["nice", "-n"]:
-            return int(words[2])
-    return 0
-
-
-WORKER_NICENESS = procfile_niceness("worker")
 STOPS = {"sos": "caregiver's feed", "desaturation": "caregiver's feed", "episode": "check-in on the watch"}
 
 
@@ -208,8 +199,8 @@ def main() -> None:
         logs / "alerts-daphne.log",
     )  # fmt: skip
     worker = start(
-        [*(["nice", "-n", str(args.worker_nice)] if args.worker_nice else []), sys.executable, "-m", "celery", "-A", "pulsera",
-         "worker", "-Q", "urgent,celery,detection", "--concurrency", "2", "-l", os.environ.get("BENCH_WORKER_LOG", "warning")],
+        niced([sys.executable, "-m", "celery", "-A", "pulsera", "worker", "-Q", "urgent,celery,detection", "--concurrency", "2",
+               "-l", os.environ.get("BENCH_WORKER_LOG", "warning")], args.worker_nice),
         logs / "alerts-worker.log",
     )  # fmt: skip
     urgent = None

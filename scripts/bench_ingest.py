@@ -56,6 +56,24 @@ ENV = {
 os.environ.update(ENV)
 
 
+def procfile_niceness(process: str) -> int:
+    """The niceness the Procfile gives one of its processes (`name: nice -n N ...`), 0 without."""
+    for line in (BASE_DIR / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        words = command.split()
+        if name.strip() == process and words[:2] == ["nice", "-n"]:
+            return int(words[2])
+    return 0
+
+
+WORKER_NICENESS = procfile_niceness("worker")  # the benchmarks' main worker runs as the Procfile's
+
+
+def niced(argv: list[str], niceness: int) -> list[str]:
+    """argv run at `niceness` (as is at 0)."""
+    return ["nice", "-n", str(niceness), *argv] if niceness else argv
+
+
 def say(text: str) -> None:
     print(text, flush=True)
 
@@ -320,6 +338,12 @@ def main() -> None:
     parser.add_argument("--ramp", type=float, default=100, help="new connections per second")
     parser.add_argument("--skip", default="", help="phases to skip, e.g. BC")
     parser.add_argument("--processes", type=int, default=1, help="phase A: Daphne processes sharing the watches")
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=WORKER_NICENESS,
+        help=f"niceness of the worker, which runs routine detection (Procfile: {WORKER_NICENESS}; 0 to compare)",
+    )
     args = parser.parse_args()
     steps = [int(s) for s in args.steps.split(",") if s]
     logs = BASE_DIR / "var" / "bench"
@@ -338,7 +362,8 @@ def main() -> None:
         logs / "daphne.log", web_env,
     )  # fmt: skip
     worker = start(
-        [sys.executable, "-m", "celery", "-A", "pulsera", "worker", "-Q", "urgent,celery,detection", "--concurrency", "1", "-l", "warning"],
+        niced([sys.executable, "-m", "celery", "-A", "pulsera", "worker", "-Q", "urgent,celery,detection", "--concurrency", "1",
+               "-l", "warning"], args.worker_nice),
         logs / "worker.log",
     )  # fmt: skip
     wait_port(port)
@@ -348,6 +373,7 @@ def main() -> None:
     results: dict[str, object] = {
         "machine": f"{os.cpu_count()} cores",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "worker_nice": args.worker_nice,
     }
     try:
         if "A" not in args.skip:
