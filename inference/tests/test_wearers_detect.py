@@ -10,7 +10,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from episodes.models import Episode
-from inference.detectors.pipeline import WearerState
+from inference.detectors.features import resting_rate_rise
+from inference.detectors.pipeline import RISE_LINE, WearerState
 from inference.detectors.schema import DAY_STARTS_AT_MINUTE, PAGES_AS_ONE
 from inference.models import DetectionSettings, ModelVersion, WearerDetectorState
 from inference.services import pulsenet, wearers_detect_run
@@ -308,3 +309,6 @@ def test_a_raised_night_reported_by_the_resting_rate_rise_opens_a_drift_episode(
     # (near noon the minutes ingested can reach into the next day too, which folds one more, empty day)
     assert [row[:2] for row in saved.baseline.history if row[0] == day - 1] == [[day - 1, 75.0]]
     assert saved.drift.last_fired == day - 1 and not saved.drift.armed  # one report, not one a night
+    # the rise reported is kept through the database, so the same drift climbing further is reported again
+    assert saved.drift.reported_rise == pytest.approx(resting_rate_rise(saved.baseline.history, day - 1))
+    assert saved.drift.reported_rise >= RISE_LINE
