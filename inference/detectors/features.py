@@ -216,7 +216,8 @@ def gate_scores(inputs: np.ndarray, scores: np.ndarray) -> np.ndarray:
     an SpO2 reading in the last 5 minutes, no bradycardia above 45 bpm, no tachycardia while active or
     below 100 bpm (85 when RELATIVE_TACHYCARDIA_Z standard deviations over this wearer's usual), no
     spike below 85 bpm, or less than 2.5 standard deviations over this wearer's usual, or over the
-    minutes before it, or from minutes that were not steady (_jumped)."""
+    minutes before it, or from minutes that were not steady (_jumped). held_tachycardia gives the
+    85-100 bpm tachycardia scores back where the rate rose from rest."""
     if len(inputs) == 0:
         return scores
     win = _windows_of(inputs)
@@ -225,7 +226,7 @@ def gate_scores(inputs: np.ndarray, scores: np.ndarray) -> np.ndarray:
     active = win[:, -1, CHANNELS.index("context")] >= 1.0
     scores[hr >= 45, ACUTE_KINDS.index("bradycardia")] = 0
     hr_z = win[:, -1, CHANNELS.index("hr_z")]
-    racing = (hr >= 100) | ((hr >= 85) & (hr_z >= RELATIVE_TACHYCARDIA_Z))
+    racing = (hr >= 100) | ((hr >= RELATIVE_TACHYCARDIA_BPM) & (hr_z >= RELATIVE_TACHYCARDIA_Z))
     scores[~racing | active, ACUTE_KINDS.index("tachycardia")] = 0
     spike = (hr_z >= 2.5) & (hr >= 85) & ~active
     spike[spike] = _jumped(win[spike])  # medians and spreads only where a spike is still possible
@@ -235,6 +236,7 @@ def gate_scores(inputs: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return scores
 
 
+RELATIVE_TACHYCARDIA_BPM = 85.0
 RELATIVE_TACHYCARDIA_Z = 4.0  # 85-100 bpm at rest counts when this far over the wearer's usual (90 asleep, usual 48)
 SPIKE_BEFORE_MINUTES = WINDOW_MINUTES - 4  # the window's earlier minutes, before a spike's first few
 SPIKE_JUMP_Z = 2.5  # the same margin the spike needs over the usual rate
@@ -256,6 +258,24 @@ RISE_FROM_REST_BPM = 30.0
 STEADY_REST_BPM = 5.0
 REST_Z = 1.0
 MIN_EARLIER_READINGS = 5
+
+
+def held_tachycardia(inputs: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """The tachycardia score (of `raw`, the model's) that gate_scores holds to 0 only because the rate
+    is 85-100 bpm and less than RELATIVE_TACHYCARDIA_Z over the wearer's usual, at rest; 0 for every
+    other window. The detector gives it back to a racing heart that rose from rest (the pipeline,
+    through alarms.carry_from_rest): 55 to 92 all at once is a racing heart, even in an hour whose
+    usual rate spreads wide."""
+    out = np.zeros(len(inputs))
+    if len(inputs) == 0:
+        return out
+    win = _windows_of(inputs)
+    hr = _bpm(win[:, -1:])[:, 0]
+    at_rest = win[:, -1, CHANNELS.index("context")] < 1.0
+    near_usual = win[:, -1, CHANNELS.index("hr_z")] < RELATIVE_TACHYCARDIA_Z
+    held = (hr >= RELATIVE_TACHYCARDIA_BPM) & (hr < 100) & near_usual & at_rest
+    out[held] = raw[held, ACUTE_KINDS.index("tachycardia")]
+    return out
 
 
 def rose_from_rest(inputs: np.ndarray) -> np.ndarray:

@@ -40,6 +40,7 @@ from .features import (
     drift_features,
     explain,
     gate_scores,
+    held_tachycardia,
     minute_rows,
     resting_rate_rise,
     rose_from_rest,
@@ -168,6 +169,7 @@ class _Segment:
     confidence: np.ndarray = field(default_factory=lambda: np.zeros(0))
     scores: np.ndarray | None = None
     from_rest: np.ndarray | None = None  # per scored minute: rose_from_rest
+    held: np.ndarray | None = None  # per scored minute: features.held_tachycardia
     drift: list[Detection] = field(default_factory=list)
 
 
@@ -222,14 +224,18 @@ class Detector:
                 inputs.append(x)
         if self.model is not None and segments:
             batch = np.concatenate(inputs)
-            scores = gate_scores(batch, self.model.score_acute(batch))  # one forward pass for everyone
+            raw = self.model.score_acute(batch)  # one forward pass for everyone
+            scores = gate_scores(batch, raw)
+            held = held_tachycardia(batch, raw)  # given back in _acute to a racing heart that rose from rest
             # only where a tachycardia could fire at the usual line: medians over every window cost
             from_rest = np.zeros(len(batch), dtype=bool)
-            maybe = scores[:, ACUTE_KINDS.index("tachycardia")] >= self.threshold("tachycardia")
+            line = self.threshold("tachycardia")
+            maybe = (scores[:, ACUTE_KINDS.index("tachycardia")] >= line) | (held >= line)
             from_rest[maybe] = rose_from_rest(batch[maybe])
             lo = 0
             for segment, x in zip(segments, inputs, strict=True):
                 segment.scores = scores[lo : lo + len(x)]
+                segment.held = held[lo : lo + len(x)]
                 segment.from_rest = from_rest[lo : lo + len(x)]
                 lo += len(x)
         found: list[list[Detection]] = [[] for _ in jobs]
@@ -323,6 +329,8 @@ class Detector:
         none = np.zeros(n, dtype=bool)
         quiet = _Evidence(none, none, np.full(n, "", dtype=object), np.zeros(n))  # shared, never written
         top = segment.scores.max(axis=0) if segment.scores is not None and len(segment.idx) else None
+        if top is not None and segment.held is not None:
+            top[ACUTE_KINDS.index("tachycardia")] = max(top[ACUTE_KINDS.index("tachycardia")], segment.held.max())
         for k, kind in enumerate(ACUTE_KINDS):
             state = job.state.alarm(kind)
             if (
@@ -350,16 +358,19 @@ class Detector:
             if segment.scores is not None and len(segment.idx):
                 v, idx = rows.values, segment.idx
                 usual = self.threshold(kind)  # a run of minutes counts at it; the last must pass `threshold`
-                scored, from_rest = minutes[idx], segment.from_rest
+                scored, from_rest, ks = minutes[idx], segment.from_rest, segment.scores[:, k]
                 if from_rest is not None and kind == "tachycardia":
-                    from_rest = carry_from_rest(scored, segment.scores[:, k] >= usual, from_rest, state)
+                    # 85-100 bpm near the usual counts in a run that rose from rest (held_tachycardia)
+                    either = np.maximum(ks, segment.held) if segment.held is not None else ks
+                    from_rest = carry_from_rest(scored, either >= usual, from_rest, state)
+                    ks = np.where(from_rest, either, ks)
                 threshold = self.thresholds(kind, v["motion_g"][idx], v["steps"][idx], rows.still[idx], from_rest)
-                m_trig, m_hot = model_triggers(scored, segment.scores[:, k], threshold, state, usual)
+                m_trig, m_hot = model_triggers(scored, ks, threshold, state, usual)
                 new = np.zeros(n, dtype=bool)
                 new[segment.idx] = m_trig
                 new &= ~trigger
                 source[new] = "model"
-                score[segment.idx] = np.maximum(score[segment.idx] * trigger[segment.idx], segment.scores[:, k])
+                score[segment.idx] = np.maximum(score[segment.idx] * trigger[segment.idx], ks)
                 trigger[segment.idx] |= m_trig
                 hot[segment.idx] |= m_hot
             hot[:first] = trigger[:first] = False

@@ -20,6 +20,7 @@ from inference.detectors.features import (
     STILL_CAP_MINUTES,
     explain,
     gate_scores,
+    held_tachycardia,
     minute_rows,
     resting_rate_rise,
     rose_from_rest,
@@ -411,6 +412,46 @@ def test_a_racing_heart_that_rose_from_rest_is_judged_so_while_it_lasts(model, m
     for stop in [*range(series.start + 24, series.end, 5), series.end]:  # minute 64 begins a step
         live += detect(detector, series.window(series.start, stop), state)
     assert by_minute(live) == by_minute(found)
+
+
+def test_the_gate_holds_back_85_to_100_bpm_near_the_usual_at_rest_for_a_rise_from_rest_to_claim():
+    windows = (steady(92, 3.0), steady(128, 3.0), steady(92, 6.0), steady(80, 2.0), steady(92, 3.0, context=1.0))
+    raw = np.full((len(windows), len(ACUTE_KINDS)), 0.7, dtype=np.float32)
+    held = held_tachycardia(model_inputs(*windows), raw)
+    # 92 near the usual (z 3) is held back with its score; 128 and 92 far over the usual pass the gate
+    # themselves; 80 is no racing heart; exercise is not rest
+    assert held.tolist() == pytest.approx([0.7, 0.0, 0.0, 0.0, 0.0])
+    assert gated(*windows)[:, ACUTE_KINDS.index("tachycardia")].tolist() == [0.0, 1.0, 1.0, 0.0, 0.0]
+    assert held_tachycardia(np.zeros((0, N_INPUTS), dtype=np.float32), raw[:0]).tolist() == []
+
+
+def test_a_racing_heart_of_85_to_100_pages_when_it_rose_from_rest(model, monkeypatch):
+    """On a steps-only watch, 55 at rest jumping to 92 (under 100, and in an hour whose usual spreads
+    wide, under 4 standard deviations over it) is a racing heart: the model's score, which the gate
+    held back, counts for a run that rose from rest, in one pass and across live steps. The same 92
+    reached by a climb is not paged, and without the held score given back nothing is."""
+    monkeypatch.setattr(model, "score_acute", lambda x: np.full((len(x), len(ACUTE_KINDS)), 0.9, dtype=np.float32))
+    config = DetectorConfig(use_rules=False, use_baselines=False, use_resting_rise=False)
+    steps = np.zeros(100)
+    steps[40] = 12  # 20 minutes after a few steps: the no-motion line applies unless it rose from rest
+
+    def paged(heart_rate: np.ndarray, state: WearerState | None = None, stop: int | None = None) -> list[int]:
+        series = still_series(steps, heart_rate=heart_rate)
+        window = series if stop is None else series.window(series.start, series.start + stop)
+        found = detect(Detector(model, config), window, state)
+        return [int(d.detected_at // 60) - series.start for d in found if d.kind == "tachycardia"]
+
+    jump = np.concatenate([np.tile([55.0, 56.0], 30), np.full(40, 92.0)])
+    climb = np.concatenate([np.tile([55.0, 56.0], 20), np.linspace(56, 92, 40), np.full(20, 92.0)])
+    [minute] = paged(jump)
+    assert 60 < minute < 66  # within minutes of the jump at minute 60
+    state, live = WearerState(), []
+    for stop in [*range(24, 100, 5), 100]:
+        live += paged(jump, state, stop)
+    assert live == [minute]
+    assert paged(climb) == []
+    monkeypatch.setattr(pipeline, "held_tachycardia", lambda x, raw: np.zeros(len(x)))
+    assert paged(jump) == []  # it is the held score that pages: the gate alone keeps 92 from paging
 
 
 def test_a_run_over_the_line_that_rose_from_rest_carries_it_until_it_breaks():
