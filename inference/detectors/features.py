@@ -222,10 +222,8 @@ def gate_scores(inputs: np.ndarray, scores: np.ndarray) -> np.ndarray:
         return scores
     win = _windows_of(inputs)
     scores = scores.copy()
-    hr = _bpm(win[:, -1:])[:, 0]
-    active = win[:, -1, CHANNELS.index("context")] >= 1.0
+    hr, hr_z, active = _last_minute(win)
     scores[hr >= 45, ACUTE_KINDS.index("bradycardia")] = 0
-    hr_z = win[:, -1, CHANNELS.index("hr_z")]
     racing = (hr >= 100) | ((hr >= RELATIVE_TACHYCARDIA_BPM) & (hr_z >= RELATIVE_TACHYCARDIA_Z))
     scores[~racing | active, ACUTE_KINDS.index("tachycardia")] = 0
     spike = (hr_z >= 2.5) & (hr >= 85) & ~active
@@ -269,11 +267,8 @@ def held_tachycardia(inputs: np.ndarray, raw: np.ndarray) -> np.ndarray:
     out = np.zeros(len(inputs))
     if len(inputs) == 0:
         return out
-    win = _windows_of(inputs)
-    hr = _bpm(win[:, -1:])[:, 0]
-    at_rest = win[:, -1, CHANNELS.index("context")] < 1.0
-    near_usual = win[:, -1, CHANNELS.index("hr_z")] < RELATIVE_TACHYCARDIA_Z
-    held = (hr >= RELATIVE_TACHYCARDIA_BPM) & (hr < 100) & near_usual & at_rest
+    hr, hr_z, active = _last_minute(_windows_of(inputs))
+    held = (hr >= RELATIVE_TACHYCARDIA_BPM) & (hr < 100) & (hr_z < RELATIVE_TACHYCARDIA_Z) & ~active
     out[held] = raw[held, ACUTE_KINDS.index("tachycardia")]
     return out
 
@@ -298,6 +293,12 @@ def rose_from_rest(inputs: np.ndarray) -> np.ndarray:
 def _windows_of(inputs: np.ndarray) -> np.ndarray:
     """Model inputs as (windows, minutes, channels)."""
     return inputs[:, : WINDOW_MINUTES * N_CHANNELS].reshape(len(inputs), WINDOW_MINUTES, N_CHANNELS)
+
+
+def _last_minute(win: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each window's last minute: its heart rate (bpm), the rate's z, and whether the wearer is active."""
+    last = win[:, -1]
+    return _bpm(win[:, -1:])[:, 0], last[:, CHANNELS.index("hr_z")], last[:, CHANNELS.index("context")] >= 1.0
 
 
 def _earlier(win: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
