@@ -435,8 +435,10 @@ def test_a_racing_heart_of_85_to_100_pages_when_it_rose_from_rest(model, monkeyp
     steps = np.zeros(100)
     steps[40] = 12  # 20 minutes after a few steps: the no-motion line applies unless it rose from rest
 
-    def paged(heart_rate: np.ndarray, state: WearerState | None = None, stop: int | None = None) -> list[int]:
-        series = still_series(steps, heart_rate=heart_rate)
+    def paged(
+        heart_rate: np.ndarray, state: WearerState | None = None, stop: int | None = None, motion: float | None = None
+    ) -> list[int]:
+        series = still_series(steps, None if motion is None else np.full(len(steps), motion), heart_rate)
         window = series if stop is None else series.window(series.start, series.start + stop)
         found = detect(Detector(model, config), window, state)
         return [int(d.detected_at // 60) - series.start for d in found if d.kind == "tachycardia"]
@@ -450,6 +452,9 @@ def test_a_racing_heart_of_85_to_100_pages_when_it_rose_from_rest(model, monkeyp
         live += paged(jump, state, stop)
     assert live == [minute]
     assert paged(climb) == []
+    # with a motion reading the usual line applies throughout: only the rise from rest gives it back
+    assert paged(jump, motion=1.0) == [minute]
+    assert paged(climb, motion=1.0) == []
     monkeypatch.setattr(pipeline, "held_tachycardia", lambda x, raw: np.zeros(len(x)))
     assert paged(jump) == []  # it is the held score that pages: the gate alone keeps 92 from paging
 
