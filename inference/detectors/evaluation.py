@@ -281,6 +281,14 @@ class Score:
     true_detections: int = 0
     false_on_untouched: int = 0
 
+    def add(self, other: Score) -> None:
+        self.events += other.events
+        self.caught += other.caught
+        self.delays += other.delays
+        self.detections += other.detections
+        self.true_detections += other.true_detections
+        self.false_on_untouched += other.false_on_untouched
+
     def row(self, untouched_days: float, per: float) -> dict[str, float | None]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -302,34 +310,69 @@ class Score:
             }
 
 
-def score(bed: list[TestWearer], hits_by_wearer: list[list[Hit]]) -> dict[str, dict[str, float | None]]:
+def _wearer_scores(w: TestWearer, hits: list[Hit]) -> dict[str, Score]:
+    """One wearer's counts per kind (and "all acute")."""
     scores = {k: Score() for k in (*KINDS, "all acute")}
+    for e in w.events:
+        family = FAMILY.get(e.kind, {e.kind})
+        late = DRIFT_WINDOW_DAYS * DAY if e.kind == DRIFT else e.end - e.onset + LATE_TOLERANCE
+        match = [h for h in hits if h.kind in family and e.onset <= h.minute <= e.onset + late]
+        for key in (e.kind, "all acute") if e.kind != DRIFT else (e.kind,):
+            scores[key].events += 1
+            if match:
+                scores[key].caught += 1
+                scores[key].delays.append(min(h.minute for h in match) - e.onset)
+    for h in hits:
+        true = _matches(w, h)
+        false_alarm = not true and int(h.minute // DAY) in w.untouched_days
+        for key in (h.kind, "all acute") if h.kind != DRIFT else (h.kind,):
+            scores[key].detections += 1
+            scores[key].true_detections += int(true)
+            scores[key].false_on_untouched += int(false_alarm)
+    return scores
+
+
+def _pooled(bed: list[TestWearer], per_wearer: list[dict[str, Score]]) -> dict[str, dict[str, float | None]]:
     untouched = sum(len(w.untouched_days) for w in bed)
-    for w, hits in zip(bed, hits_by_wearer, strict=True):
-        for e in w.events:
-            family = FAMILY.get(e.kind, {e.kind})
-            late = DRIFT_WINDOW_DAYS * DAY if e.kind == DRIFT else e.end - e.onset + LATE_TOLERANCE
-            match = [h for h in hits if h.kind in family and e.onset <= h.minute <= e.onset + late]
-            for key in (e.kind, "all acute") if e.kind != DRIFT else (e.kind,):
-                scores[key].events += 1
-                if match:
-                    scores[key].caught += 1
-                    scores[key].delays.append(min(h.minute for h in match) - e.onset)
-        for h in hits:
-            true = _matches(w, h)
-            false_alarm = not true and int(h.minute // DAY) in w.untouched_days
-            for key in (h.kind, "all acute") if h.kind != DRIFT else (h.kind,):
-                scores[key].detections += 1
-                scores[key].true_detections += int(true)
-                scores[key].false_on_untouched += int(false_alarm)
     out = {}
-    for key, s in scores.items():
+    for key in (*KINDS, "all acute"):
+        s = Score()
+        for scores in per_wearer:
+            s.add(scores[key])
         row = s.row(untouched, 30.0 if key == DRIFT else 1.0)
         if key == DRIFT:
             row = {**row, "delay_p50": _days(row["delay_p50"]), "delay_p90": _days(row["delay_p90"])}
         out[key] = row
     out["_untouched_wearer_days"] = {"value": float(untouched)}
     return out
+
+
+def person_of(w: TestWearer) -> str:
+    """The person a wearer of the bed is: the real bed's draws of one person are "NAME#k"."""
+    return w.name.split("#")[0]
+
+
+def people_interval(
+    people: list[str], num: list[float], den: list[float], *, per: float = 1.0, resamples: int = 2000, seed: int = 0
+) -> tuple[float, float] | None:
+    """The middle 95 % of sum(num) / sum(den) * per over `resamples` beds of as many people drawn again
+    with replacement (each wearer's num and den belong to its person; a person's draws share one real
+    trace, so people, not draws, are the units). How far a figure could move with other people like
+    these: an interval that spans a target means the bed cannot tell whether it is met. None without
+    any denominator."""
+    names = sorted(set(people))
+    at = {p: i for i, p in enumerate(names)}
+    n, d = np.zeros(len(names)), np.zeros(len(names))
+    for p, a, b in zip(people, num, den, strict=True):
+        n[at[p]] += a
+        d[at[p]] += b
+    if not d.sum():
+        return None
+    pick = np.random.default_rng(seed).integers(0, len(names), size=(resamples, len(names)))
+    sums_n, sums_d = n[pick].sum(axis=1), d[pick].sum(axis=1)
+    rates = sums_n[sums_d > 0] / sums_d[sums_d > 0] * per
+    lo, hi = np.percentile(rates, [2.5, 97.5])
+    return float(lo), float(hi)
 
 
 def _matches(w: TestWearer, h: Hit) -> bool:
@@ -352,24 +395,29 @@ def _days(minutes: float | None) -> float | None:
 
 def evaluate(bed: list[TestWearer], detectors: dict[str, Callable[[MinuteSeries], list[Hit]]], log=print):  # type: ignore[no-untyped-def]
     """Each detector's scores per kind, under "_per_person" its acute false alarms per person (a
-    person's draws pooled): where false alarms come from, one person or many; and under
-    "_false_days" the day of each acute false alarm, per wearer (to compare detectors day by day)."""
+    person's draws pooled): where false alarms come from, one person or many; under "_false_days"
+    the day of each acute false alarm, per wearer (to compare detectors day by day); and under
+    "_per_wearer" each wearer's counts per kind (to resample people: people_interval)."""
     results = {}
     for name, run in detectors.items():
         log(f"  {name}...")
         hits = [run(w.series) for w in bed]
-        results[name] = score(bed, hits)
+        per_wearer = [_wearer_scores(w, h) for w, h in zip(bed, hits, strict=True)]
+        results[name] = _pooled(bed, per_wearer)
         people: dict[str, list[int]] = {}
         for i, w in enumerate(bed):
-            people.setdefault(w.name.split("#")[0], []).append(i)
+            people.setdefault(person_of(w), []).append(i)
         results[name]["_per_person"] = {
             person: {
                 "untouched_days": float(sum(len(bed[i].untouched_days) for i in idx)),
-                "false_alarms": score([bed[i] for i in idx], [hits[i] for i in idx])["all acute"]["false_alarms"],
+                "false_alarms": _pooled([bed[i] for i in idx], [per_wearer[i] for i in idx])["all acute"][
+                    "false_alarms"
+                ],
             }
             for person, idx in people.items()
         }
         results[name]["_false_days"] = [acute_false_alarm_days(w, h) for w, h in zip(bed, hits, strict=True)]
+        results[name]["_per_wearer"] = per_wearer
     return results
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from inference.detectors import evaluation as ev
-from inference.detectors.report import APPLE, SHIPPED, false_alarms_day_by_day
+from inference.detectors import synthetic as syn
+from inference.detectors.report import APPLE, SHIPPED, false_alarms_day_by_day, figures_with_intervals
 from inference.detectors.schema import DRIFT
 from inference.detectors.series import MinuteSeries
 
@@ -137,3 +138,63 @@ def test_the_false_alarm_target_read_day_by_day_against_the_apple_style_rule():
     results[SHIPPED]["_false_days"] = [[3, 3, 3, 3, 3], list(range(10))]
     there, elsewhere = false_alarms_day_by_day(results, bed)
     assert there.endswith("| 5 | no |") and elsewhere.endswith("| 0.102 | no |")
+
+
+def test_the_interval_resamples_people_not_draws():
+    """Two people, ten draws each: one caught every event, the other none. Drawn again as people,
+    a bed is all the first (1.0), all the second (0.0) or half and half; drawn as twenty independent
+    draws, it would seldom stray far from 0.5."""
+    people = ["A"] * 10 + ["B"] * 10
+    caught, events = [1.0] * 10 + [0.0] * 10, [1.0] * 20
+    assert ev.people_interval(people, caught, events) == (0.0, 1.0)
+    # the same rate for everyone: nothing to move
+    assert ev.people_interval(["A", "B", "C"], [1.0, 2.0, 3.0], [2.0, 4.0, 6.0]) == (0.5, 0.5)
+    # per wearer-month: one false alarm in 30 days each
+    assert ev.people_interval(["A", "B"], [1.0, 1.0], [30.0, 30.0], per=30.0) == (1.0, 1.0)
+    assert ev.people_interval(["A"], [0.0], [0.0]) is None
+    # seeded: the same figures every run of the report
+    rates = ([1.0, 0.0, 3.0, 1.0], [4.0, 5.0, 6.0, 2.0])
+    assert ev.people_interval(list("ABCD"), *rates) == ev.people_interval(list("ABCD"), *rates)
+
+
+def test_the_report_gives_each_real_bed_figure_with_its_interval():
+    def person(name: str, k: int) -> ev.TestWearer:
+        series = _series(5, lambda d: True)
+        first = series.start // DAY
+        onset = series.start + 2 * DAY + 600
+        return ev.TestWearer(
+            f"{name}#{k}",
+            series,
+            [syn.Event("tachycardia", onset, onset + 20)],
+            untouched_days={first + d for d in (0, 1, 3, 4)},
+        )
+
+    bed = [person("A", 1), person("A", 2), person("B", 1), person("B", 2)]
+
+    def catches_a(series: MinuteSeries) -> list[ev.Hit]:  # A's events, and a false alarm on A's day 1
+        w = next(w for w in bed if w.series is series)
+        if not w.name.startswith("A"):
+            return []
+        onset = w.events[0].onset
+        return [
+            ev.Hit("tachycardia", onset + 2.0, onset),
+            ev.Hit("tachycardia", series.start + DAY + 60.0, series.start + DAY + 50.0),
+        ]
+
+    results = ev.evaluate(bed, {SHIPPED: catches_a, APPLE: lambda s: []}, log=lambda _: None)
+    rows = {
+        line.split(" | ")[0].lstrip("| "): line
+        for line in figures_with_intervals(results, bed)
+        if line.startswith("| ")
+    }
+    assert results[SHIPPED]["tachycardia"]["recall"] == 0.5
+    assert rows["tachycardia recall"] == "| tachycardia recall | 0.500 | 0.000-1.000 | >= 0.95 |"
+    # two false alarms on 16 untouched days, all of them on days the Apple-style rule raised none
+    assert rows["all acute false alarms / wearer-day, all untouched days"].startswith(
+        "| all acute false alarms / wearer-day, all untouched days | 0.125 | 0.000-0.250 |"
+    )
+    assert (
+        "| 0.125 | 0.000-0.250 |"
+        in rows["all acute false alarms / wearer-day, the days the Apple-style rule raised none"]
+    )
+    assert rows["drift recall"] == "| drift recall | n/a | n/a | >= 0.80 |"
