@@ -11,7 +11,13 @@ import numpy as np
 
 from inference.detectors import evaluation as ev
 from inference.detectors import synthetic as syn
-from inference.detectors.report import APPLE, SHIPPED, false_alarms_day_by_day, figures_with_intervals
+from inference.detectors.report import (
+    APPLE,
+    SHIPPED,
+    drifts_per_person,
+    false_alarms_day_by_day,
+    figures_with_intervals,
+)
 from inference.detectors.schema import DRIFT
 from inference.detectors.series import MinuteSeries
 
@@ -198,3 +204,33 @@ def test_the_report_gives_each_real_bed_figure_with_its_interval():
         in rows["all acute false alarms / wearer-day, the days the Apple-style rule raised none"]
     )
     assert rows["drift recall"] == "| drift recall | n/a | n/a | >= 0.80 |"
+
+
+def test_drifts_are_counted_per_person_with_the_draws_pooled():
+    def person(name: str, k: int) -> ev.TestWearer:
+        series = _series(40, lambda d: True)
+        first = series.start // DAY
+        onset = (first + 30) * DAY
+        return ev.TestWearer(
+            f"{name}#{k}",
+            series,
+            [syn.Event(DRIFT, onset, onset + 5 * DAY)],
+            untouched_days={first + d for d in range(29)},
+        )
+
+    bed = [person("A", 1), person("A", 2), person("B", 1), person("B", 2)]
+
+    def catches_a_once_and_b_falsely(series: MinuteSeries) -> list[ev.Hit]:
+        first = series.start // DAY
+        if series is bed[0].series:  # A's first draw: its drift, a day after the onset
+            return [ev.Hit(DRIFT, (first + 31) * DAY, (first + 30) * DAY)]
+        if bed[2].series is series:  # B's first draw: a drift on an untouched day
+            return [ev.Hit(DRIFT, (first + 10) * DAY + 720.0, (first + 9) * DAY)]
+        return []
+
+    results = ev.evaluate(bed, {SHIPPED: catches_a_once_and_b_falsely}, log=lambda _: None)
+    rows = [line for line in drifts_per_person(results, bed) if line.startswith("| ") and "---" not in line][1:]
+    assert rows == [
+        "| B | 0 of 2 | 0.52 |",  # one in 58 untouched days: 30 / 58 a wearer-month
+        "| A | 1 of 2 | 0.00 |",
+    ]
