@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from .alarms import DRIFT_REARM_DAYS, RISE_FURTHER, RISE_SETTLED, RISE_SETTLED_NIGHTS
 from .evaluation import TestWearer, markdown_table, people_interval, person_of
@@ -52,14 +52,22 @@ def _targets(res: dict[str, dict[str, dict[str, Any]]], bed: list[TestWearer]) -
     return lines
 
 
-def _elsewhere(res: dict[str, dict[str, Any]], bed: list[TestWearer]) -> list[tuple[int, int, int, int, int]]:
-    """Per wearer: the untouched days the Apple-style rule raised a false alarm on, its false alarms
-    and ours on them, then ours on the other untouched days and how many those are."""
+class DayByDay(NamedTuple):
+    """One wearer's acute false alarms, read against the Apple-style rule's day by day."""
+
+    apple_days: int  # untouched days the Apple-style rule raised a false alarm on
+    apple_there: int  # its false alarms on them
+    ours_there: int  # ours on them
+    ours_elsewhere: int  # ours on the other untouched days
+    other_days: int  # how many those are
+
+
+def _day_by_day(res: dict[str, dict[str, Any]], bed: list[TestWearer]) -> list[DayByDay]:
     out = []
     for w, ours, apple in zip(bed, res[SHIPPED]["_false_days"], res[APPLE]["_false_days"], strict=True):
         its = set(apple)
         there = sum(d in its for d in ours)
-        out.append((len(its), len(apple), there, len(ours) - there, len(w.untouched_days) - len(its)))
+        out.append(DayByDay(len(its), len(apple), there, len(ours) - there, len(w.untouched_days) - len(its)))
     return out
 
 
@@ -67,7 +75,7 @@ def false_alarms_day_by_day(res: dict[str, dict[str, Any]], bed: list[TestWearer
     """The false-alarm target read day by day: on the untouched days the Apple-style rule raises a
     false alarm, no more than it; on the others, at most 0.05 per wearer-day."""
     days, apple_there, ours_there, ours_elsewhere, other_days = (
-        sum(c) for c in zip(*_elsewhere(res, bed), strict=True)
+        sum(c) for c in zip(*_day_by_day(res, bed), strict=True)
     )
     rate = ours_elsewhere / other_days if other_days else 0.0
     return [
@@ -89,15 +97,15 @@ def figures_with_intervals(res: dict[str, dict[str, Any]], bed: list[TestWearer]
             return [s.caught for s in scores], [s.events for s in scores]
         return [s.false_on_untouched for s in scores], days
 
-    elsewhere = _elsewhere(res, bed)
+    day_by_day = _day_by_day(res, bed)
     rows = [
         ("tachycardia recall", *counts("tachycardia", "recall"), 1.0, ">= 0.95"),
         ("all acute recall", *counts("all acute", "recall"), 1.0, ">= 0.95"),
         ("all acute false alarms / wearer-day, all untouched days", *counts("all acute", "false"), 1.0, "<= 0.05"),
         (
             "all acute false alarms / wearer-day, the days the Apple-style rule raised none",
-            [e[3] for e in elsewhere],
-            [e[4] for e in elsewhere],
+            [w.ours_elsewhere for w in day_by_day],
+            [w.other_days for w in day_by_day],
             1.0,
             "<= 0.05",
         ),
