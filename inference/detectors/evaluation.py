@@ -393,9 +393,25 @@ def _days(minutes: float | None) -> float | None:
     return None if minutes is None else minutes / DAY
 
 
+def _person(bed: list[TestWearer], per_wearer: list[dict[str, Score]], idx: list[int]) -> dict[str, float | None]:
+    """One person's draws pooled: acute false alarms per wearer-day, and drifts caught and drift false
+    alarms per wearer-month."""
+    pooled = _pooled([bed[i] for i in idx], [per_wearer[i] for i in idx])
+    drifts = Score()
+    for i in idx:
+        drifts.add(per_wearer[i][DRIFT])
+    return {
+        "untouched_days": float(sum(len(bed[i].untouched_days) for i in idx)),
+        "false_alarms": pooled["all acute"]["false_alarms"],
+        "drifts": float(drifts.events),
+        "drifts_caught": float(drifts.caught),
+        "drift_false_alarms": pooled[DRIFT]["false_alarms"],
+    }
+
+
 def evaluate(bed: list[TestWearer], detectors: dict[str, Callable[[MinuteSeries], list[Hit]]], log=print):  # type: ignore[no-untyped-def]
-    """Each detector's scores per kind, under "_per_person" its acute false alarms per person (a
-    person's draws pooled): where false alarms come from, one person or many; under "_false_days"
+    """Each detector's scores per kind, under "_per_person" its acute false alarms and drifts per
+    person (a person's draws pooled): where they come from, one person or many; under "_false_days"
     the day of each acute false alarm, per wearer (to compare detectors day by day); and under
     "_per_wearer" each wearer's counts per kind (to resample people: people_interval)."""
     results = {}
@@ -407,15 +423,7 @@ def evaluate(bed: list[TestWearer], detectors: dict[str, Callable[[MinuteSeries]
         people: dict[str, list[int]] = {}
         for i, w in enumerate(bed):
             people.setdefault(person_of(w), []).append(i)
-        results[name]["_per_person"] = {
-            person: {
-                "untouched_days": float(sum(len(bed[i].untouched_days) for i in idx)),
-                "false_alarms": _pooled([bed[i] for i in idx], [per_wearer[i] for i in idx])["all acute"][
-                    "false_alarms"
-                ],
-            }
-            for person, idx in people.items()
-        }
+        results[name]["_per_person"] = {person: _person(bed, per_wearer, idx) for person, idx in people.items()}
         results[name]["_false_days"] = [acute_false_alarm_days(w, h) for w, h in zip(bed, hits, strict=True)]
         results[name]["_per_wearer"] = per_wearer
     return results

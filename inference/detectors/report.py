@@ -129,26 +129,18 @@ def figures_with_intervals(res: dict[str, dict[str, Any]], bed: list[TestWearer]
     return lines
 
 
-def drifts_per_person(res: dict[str, dict[str, Any]], bed: list[TestWearer]) -> list[str]:
+def drifts_per_person(res: dict[str, dict[str, Any]]) -> list[str]:
     """The shipped detector's drifts caught and drift false alarms, per person (draws pooled)."""
-    per: dict[str, list[float]] = {}
-    for w, scores in zip(bed, res[SHIPPED]["_per_wearer"], strict=True):
-        s = scores[DRIFT]
-        row = per.setdefault(person_of(w), [0, 0, 0, 0])
-        row[0] += s.caught
-        row[1] += s.events
-        row[2] += s.false_on_untouched
-        row[3] += len(w.untouched_days)
+    per = res[SHIPPED]["_per_person"]
     lines = [
         "Where drifts are missed, and where drift false alarms come from: one person or many.",
         "",
         "| person | drifts caught | drift false alarms / wearer-month |",
         "| --- | ---: | ---: |",
     ]
-    for person, (caught, events, false, days) in sorted(
-        per.items(), key=lambda kv: (kv[1][0] / max(1, kv[1][1]), kv[0])
-    ):
-        lines.append(f"| {person} | {caught:.0f} of {events:.0f} | {_fmt(false / days * 30 if days else None)} |")
+    for person in sorted(per, key=lambda p: (per[p]["drifts_caught"] / max(1.0, per[p]["drifts"]), p)):
+        v = per[person]
+        lines.append(f"| {person} | {v['drifts_caught']:.0f} of {v['drifts']:.0f} | {_fmt(v['drift_false_alarms'])} |")
     return lines
 
 
@@ -622,7 +614,7 @@ def report_markdown(
         if name == "stanford":
             out += ["### How sure these figures are", "", *figures_with_intervals(res, bed), ""]
             out += ["### Acute false alarms per person", "", *_per_person(res), ""]
-            out += ["### Drifts per person", "", *drifts_per_person(res, bed), ""]
+            out += ["### Drifts per person", "", *drifts_per_person(res), ""]
         out += ["### Ablation: what the model adds", "", *_ablation(res), ""]
         out += ["### Per kind and detector", "", markdown_table(res), ""]
         out += ["### How these figures came about", "", *history]

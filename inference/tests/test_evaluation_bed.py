@@ -119,9 +119,10 @@ def test_false_alarms_are_also_counted_per_person_with_the_draws_pooled():
         return [ev.Hit("tachycardia", series.start + DAY + 60.0, series.start + DAY + 50.0)] if alarmed else []
 
     result = ev.evaluate(bed, {"d": one_false_alarm_for_a}, log=lambda _: None)["d"]
+    no_drift = {"drifts": 0.0, "drifts_caught": 0.0, "drift_false_alarms": 0.0}
     assert result["_per_person"] == {
-        "A": {"untouched_days": 10.0, "false_alarms": 0.1},
-        "B": {"untouched_days": 10.0, "false_alarms": 0.0},
+        "A": {"untouched_days": 10.0, "false_alarms": 0.1, **no_drift},
+        "B": {"untouched_days": 10.0, "false_alarms": 0.0, **no_drift},
     }
     assert result["all acute"]["false_alarms"] == 1 / 20
     first = bed[0].series.start // DAY
@@ -229,7 +230,7 @@ def test_drifts_are_counted_per_person_with_the_draws_pooled():
         return []
 
     results = ev.evaluate(bed, {SHIPPED: catches_a_once_and_b_falsely}, log=lambda _: None)
-    rows = [line for line in drifts_per_person(results, bed) if line.startswith("| ") and "---" not in line][1:]
+    rows = [line for line in drifts_per_person(results) if line.startswith("| ") and "---" not in line][1:]
     assert rows == [
         "| B | 0 of 2 | 0.52 |",  # one in 58 untouched days: 30 / 58 a wearer-month
         "| A | 1 of 2 | 0.00 |",
