@@ -21,35 +21,48 @@ def _fmt(v: float | None, digits: int = 2) -> str:
     return "n/a" if v is None else f"{v:.{digits}f}"
 
 
-def _targets(res: dict[str, dict[str, dict[str, Any]]], bed: list[TestWearer]) -> list[str]:
+class Target(NamedTuple):
+    """One row of a bed's targets table."""
+
+    label: str
+    measured: str
+    met: bool
+
+    def row(self) -> str:
+        return f"| {self.label} | {self.measured} | {'yes' if self.met else 'no'} |"
+
+
+def target_rows(res: dict[str, dict[str, dict[str, Any]]], bed: list[TestWearer]) -> list[Target]:
+    """The issue's targets for the shipped detector on one bed, each measured and judged."""
     ours, apple = res[SHIPPED], res[APPLE]
-    lines = ["| target | measured | met? |", "| --- | --- | --- |"]
+    rows = []
     for kind in ("tachycardia", "bradycardia", "hr_spike", "all acute"):
         r = ours.get(kind)
         if not r or not r["events"]:
             continue
-        ok_recall = (r["recall"] or 0) >= 0.95
-        ok_delay = r["delay_p50"] is not None and r["delay_p50"] < 3
-        lines.append(f"| {kind}: recall >= 0.95 | {_fmt(r['recall'], 3)} | {'yes' if ok_recall else 'no'} |")
-        lines.append(
-            f"| {kind}: median delay < 3 min | {_fmt(r['delay_p50'], 1)} min | {'yes' if ok_delay else 'no'} |"
-        )
+        rows.append(Target(f"{kind}: recall >= 0.95", _fmt(r["recall"], 3), (r["recall"] or 0) >= 0.95))
+        delay = r["delay_p50"]
+        rows.append(Target(f"{kind}: median delay < 3 min", f"{_fmt(delay, 1)} min", delay is not None and delay < 3))
         fa, apple_fa = r["false_alarms"] or 0.0, (apple.get(kind) or {}).get("false_alarms")
-        lines.append(f"| {kind}: false alarms <= 0.05 / wearer-day | {_fmt(fa, 3)} | {'yes' if fa <= 0.05 else 'no'} |")
+        rows.append(Target(f"{kind}: false alarms <= 0.05 / wearer-day", _fmt(fa, 3), fa <= 0.05))
         if apple_fa is not None and apple_fa > 0.05:
-            lines.append(
-                f"| {kind}: no more false alarms than Apple-style ({_fmt(apple_fa, 3)}) | {_fmt(fa, 3)} | {'yes' if fa <= apple_fa else 'no'} |"
+            rows.append(
+                Target(
+                    f"{kind}: no more false alarms than Apple-style ({_fmt(apple_fa, 3)})", _fmt(fa, 3), fa <= apple_fa
+                )
             )
             if kind == "all acute":
-                lines += false_alarms_day_by_day(res, bed)
+                rows += false_alarms_day_by_day(res, bed)
     r = ours.get(DRIFT)
     if r and r["events"]:
-        lines.append(
-            f"| drift: >= 80% caught within 3 days | {_fmt(r['recall'], 3)} | {'yes' if (r['recall'] or 0) >= 0.8 else 'no'} |"
-        )
+        rows.append(Target("drift: >= 80% caught within 3 days", _fmt(r["recall"], 3), (r["recall"] or 0) >= 0.8))
         fa = r["false_alarms"] or 0.0
-        lines.append(f"| drift: <= 1 false alarm / wearer-month | {_fmt(fa, 2)} | {'yes' if fa <= 1 else 'no'} |")
-    return lines
+        rows.append(Target("drift: <= 1 false alarm / wearer-month", _fmt(fa, 2), fa <= 1))
+    return rows
+
+
+def _targets(res: dict[str, dict[str, dict[str, Any]]], bed: list[TestWearer]) -> list[str]:
+    return ["| target | measured | met? |", "| --- | --- | --- |", *(t.row() for t in target_rows(res, bed))]
 
 
 class DayByDay(NamedTuple):
@@ -71,7 +84,7 @@ def _day_by_day(res: dict[str, dict[str, Any]], bed: list[TestWearer]) -> list[D
     return out
 
 
-def false_alarms_day_by_day(res: dict[str, dict[str, Any]], bed: list[TestWearer]) -> list[str]:
+def false_alarms_day_by_day(res: dict[str, dict[str, Any]], bed: list[TestWearer]) -> list[Target]:
     """The false-alarm target read day by day: on the untouched days the Apple-style rule raises a
     false alarm, no more than it; on the others, at most 0.05 per wearer-day."""
     days, apple_there, ours_there, ours_elsewhere, other_days = (
@@ -79,10 +92,16 @@ def false_alarms_day_by_day(res: dict[str, dict[str, Any]], bed: list[TestWearer
     )
     rate = ours_elsewhere / other_days if other_days else 0.0
     return [
-        f"| all acute, on the {days} days the Apple-style rule raised a false alarm: no more than its {apple_there} "
-        f"| {ours_there} | {'yes' if ours_there <= apple_there else 'no'} |",
-        f"| all acute, on the other {other_days} untouched days: false alarms <= 0.05 / wearer-day "
-        f"| {_fmt(rate, 3)} | {'yes' if rate <= 0.05 else 'no'} |",
+        Target(
+            f"all acute, on the {days} days the Apple-style rule raised a false alarm: no more than its {apple_there}",
+            str(ours_there),
+            ours_there <= apple_there,
+        ),
+        Target(
+            f"all acute, on the other {other_days} untouched days: false alarms <= 0.05 / wearer-day",
+            _fmt(rate, 3),
+            rate <= 0.05,
+        ),
     ]
 
 
@@ -127,6 +146,63 @@ def figures_with_intervals(res: dict[str, dict[str, Any]], bed: list[TestWearer]
         span = "n/a" if interval is None else f"{interval[0]:.3f}-{interval[1]:.3f}"
         lines.append(f"| {label} | {_fmt(measured, 3)} | {span} | {target} |")
     return lines
+
+
+def in_short(results: dict[str, dict[str, dict[str, Any]]], beds: dict[str, list[TestWearer]]) -> list[str]:
+    """The report's first lines: per bed, how many targets are met, which are not, and what the
+    shipped detector does against the Apple-style rule, in plain words."""
+    lines = []
+    for name in sorted(results, key=lambda n: n != "stanford"):  # the real people first
+        res, bed = results[name], beds[name]
+        rows = target_rows(res, bed)
+        missed = [t for t in rows if not t.met]
+        if name == "stanford":
+            title = f"Real traces ({len({person_of(w) for w in bed})} Fitbit wearers, events injected into their own heart rate)"
+        else:
+            title = f"Held-out synthetic wearers ({len(bed)})"
+        acute, apple, drift = res[SHIPPED]["all acute"], res[APPLE]["all acute"], res[SHIPPED][DRIFT]
+        lines.append(f"- **{title}**: {len(rows) - len(missed)} of {len(rows)} targets met.")
+        lines.append(
+            f"  Acute events ({_kinds_in(bed)}): {_caught(acute)} (the Apple-style rule: {_caught(apple)}); false alarms "
+            f"{_fmt(acute['false_alarms'], 3)} a wearer-day{_every(acute['false_alarms'])} (the Apple-style rule: "
+            f"{_fmt(apple['false_alarms'], 3)}{_every(apple['false_alarms'])})."
+        )
+        if drift["events"]:
+            lines.append(
+                f"  Illness-like drifts in resting heart rate: {_share(drift['recall'])} caught within 3 days, "
+                f"{_fmt(drift['false_alarms'])} false alarms a wearer-month."
+            )
+        if missed:
+            lines.append("  Not met: " + "; ".join(f"{t.label} (measured {t.measured})" for t in missed) + ".")
+    return lines
+
+
+PLAIN_KINDS = {
+    "tachycardia": "a racing heart at rest",
+    "bradycardia": "a slow heart",
+    "hr_spike": "a sudden jump",
+    "hrv_collapse": "HRV collapsing",
+    "desaturation": "low SpO2",
+}
+
+
+def _kinds_in(bed: list[TestWearer]) -> str:
+    present = {e.kind for w in bed for e in w.events}
+    return ", ".join(plain for kind, plain in PLAIN_KINDS.items() if kind in present)
+
+
+def _caught(r: dict[str, Any]) -> str:
+    if r["delay_p50"] is None:
+        return "none caught"
+    return f"{_share(r['recall'])} caught, {r['delay_p50']:.0f} min after the onset at the median"
+
+
+def _share(v: float | None) -> str:
+    return "n/a" if v is None else f"{100 * v:.0f} %"
+
+
+def _every(rate: float | None) -> str:
+    return f", one every {1 / rate:.0f} days" if rate else ""
 
 
 def drifts_per_person(res: dict[str, dict[str, Any]]) -> list[str]:
@@ -201,6 +277,13 @@ def report_markdown(
         "",
         "Written by `make pulsenet-evaluate` (`manage.py pulsenet_evaluate`); numbers below are from its last run",
         f"(test-bed seed {seed}, {seconds:.0f} s on this 2-core machine). Do not edit by hand: rerun it.",
+        "",
+        "## In short",
+        "",
+        *in_short(results, beds),
+        "",
+        "Each figure is explained below; on the real traces, 'How sure these figures are' gives how far",
+        "they would move with other people like them.",
         "",
         "## The model",
         "",

@@ -23,6 +23,8 @@ def test_it_writes_the_targets_the_ablation_and_every_detector_per_kind(tmp_path
     )
     text = report.read_text()
     assert "## Held-out synthetic wearers" in text and "## Real traces" not in text
+    in_short = text.split("## In short")[1].split("##")[0]
+    assert "- **Held-out synthetic wearers (3)**: " in in_short and " targets met." in in_short
     assert "| all acute: recall >= 0.95 |" in text and "| drift: <= 1 false alarm / wearer-month |" in text
     for name in ("Rule floor alone", "Rules + personal baselines (no model)", "Rules + PulseNet (shipped)"):
         assert f"| {name} | " in text.split("### Ablation")[1].split("###")[0]
