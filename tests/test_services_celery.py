@@ -67,29 +67,36 @@ def test_a_real_worker_runs_a_task_against_the_database(on_postgres, real_redis_
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_detects_on_the_detection_queue_for_a_batch_of_wearers(on_postgres, real_redis_url):
-    """Ingest -> one detection task for several wearers -> one forward pass -> episodes, on a real worker."""
+    """Ingest -> one detection task for several wearers -> one forward pass -> episodes, on a real
+    worker: a low SpO2 (the rule floor), a heart racing at rest under any rule's line (PulseNet) and a
+    wearer whose vitals are normal."""
     from episodes.models import Episode
     from inference.models import WearerDetectorState
     from inference.tasks import wearers_detect as wearers_detect_task
-    from inference.tests.test_wearers_detect import ingest
+    from inference.tests.test_wearers_detect import ingest, ingest_trace
     from tests.factories import DeviceFactory
 
-    low, normal = DeviceFactory(), DeviceFactory()
+    low, racing, normal = DeviceFactory(), DeviceFactory(), DeviceFactory()
     ingest(low, spo2=84)
+    ingest_trace(racing, [60.0 + (i % 3) for i in range(40)] + [128.0] * 7)
     ingest(normal, spo2=97)
+    wearers = [low.wearer_id, racing.wearer_id, normal.wearer_id]
     queue = f"pulsera-detection-test-{uuid.uuid4().hex[:8]}"
     worker = start_worker(queue, real_redis_url, "-P", "prefork", "-c", "1")  # as in production
     try:
-        result = wearers_detect_task.apply_async(args=[[low.wearer_id, normal.wearer_id]], queue=queue)
-        assert result.get(timeout=90) == 1
+        result = wearers_detect_task.apply_async(args=[wearers], queue=queue)
+        assert result.get(timeout=90) == 2
     finally:
         worker.terminate()
         output = worker.communicate(timeout=30)[0].decode(errors="replace")
     assert "inference.tasks.wearers_detect" in output
-    episode = Episode.objects.get()
-    assert (episode.wearer_id, episode.kind) == (low.wearer_id, "desaturation")
-    states = WearerDetectorState.objects.filter(wearer_id__in=[low.wearer_id, normal.wearer_id])
-    assert states.count() == 2 and all(s.model_version_id for s in states)  # the worker loaded PulseNet
+    episodes = {e.wearer_id: e for e in Episode.objects.all()}
+    assert set(episodes) == {low.wearer_id, racing.wearer_id}
+    assert (episodes[low.wearer_id].kind, episodes[low.wearer_id].source) == ("desaturation", Episode.Source.RULE)
+    assert episodes[racing.wearer_id].kind in ("tachycardia", "hr_spike")
+    assert episodes[racing.wearer_id].source == Episode.Source.MODEL
+    states = WearerDetectorState.objects.filter(wearer_id__in=wearers)
+    assert states.count() == 3 and all(s.model_version_id for s in states)  # the worker loaded PulseNet
 
 
 @pytest.mark.services

@@ -312,3 +312,28 @@ def test_a_raised_night_reported_by_the_resting_rate_rise_opens_a_drift_episode(
     # the rise reported is kept through the database, so the same drift climbing further is reported again
     assert saved.drift.reported_rise == pytest.approx(resting_rate_rise(saved.baseline.history, day - 1))
     assert saved.drift.reported_rise >= RISE_LINE
+
+
+def ingest_trace(device, heart_rates: list[float]):
+    """One sample a minute, still (no steps, no motion), ending with the minute just begun (which
+    completes the one before it)."""
+    now = timezone.now().replace(second=0, microsecond=0)
+    start = now - timedelta(minutes=len(heart_rates) - 1)
+    samples = [
+        SampleInput(sequence=i, recorded_at=start + timedelta(minutes=i), heart_rate=hr, steps=0, motion_g=0.01)
+        for i, hr in enumerate(heart_rates)
+    ]
+    samples_ingest(device=device, batch=ParsedBatch(samples=samples, rejected=[], battery_pct=None))
+
+
+def test_a_heart_racing_at_rest_opens_an_episode_from_pulsenet_where_no_rule_fires(device):
+    """40 still minutes at 60 bpm, then 128 for 6: far under the rule floor's 150 at rest for 10
+    minutes, so only the model (with the wearer's baseline) can open this episode."""
+    ingest_trace(device, [60.0 + (i % 3) for i in range(40)] + [128.0] * 6 + [128.0])
+    assert wearers_detect_run(wearer_ids=[device.wearer_id]).found == 1
+    episode = Episode.objects.get(wearer=device.wearer)
+    assert episode.kind in PAGES_AS_ONE["high_heart_rate"]
+    assert episode.source == Episode.Source.MODEL and 0 < episode.score <= 1
+    assert "128" in episode.explanation and "rest" in episode.explanation
+    state = WearerDetectorState.objects.get(wearer=device.wearer)
+    assert state.model_version is not None
