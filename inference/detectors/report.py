@@ -350,7 +350,7 @@ def report_markdown(
         bed = beds[name]
         untouched = sum(len(w.untouched_days) for w in bed)
         if name == "stanford":
-            people = len({w.name.split("#")[0] for w in bed})
+            people = len({person_of(w) for w in bed})
             draws = len(bed) // max(1, people)
             out += [
                 "## Real traces: Stanford/Mishra 2020 Fitbit wearers with injected anomalies",
