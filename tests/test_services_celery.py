@@ -73,12 +73,12 @@ def test_a_real_worker_detects_on_the_detection_queue_for_a_batch_of_wearers(on_
     from episodes.models import Episode
     from inference.models import WearerDetectorState
     from inference.tasks import wearers_detect as wearers_detect_task
-    from inference.tests.test_wearers_detect import ingest, ingest_trace
+    from inference.tests.test_wearers_detect import RACING_AT_REST, ingest, ingest_trace
     from tests.factories import DeviceFactory
 
     low, racing, normal = DeviceFactory(), DeviceFactory(), DeviceFactory()
     ingest(low, spo2=84)
-    ingest_trace(racing, [60.0 + (i % 3) for i in range(40)] + [128.0] * 7)
+    ingest_trace(racing, RACING_AT_REST)
     ingest(normal, spo2=97)
     wearers = [low.wearer_id, racing.wearer_id, normal.wearer_id]
     queue = f"pulsera-detection-test-{uuid.uuid4().hex[:8]}"

@@ -326,10 +326,13 @@ def ingest_trace(device, heart_rates: list[float]):
     samples_ingest(device=device, batch=ParsedBatch(samples=samples, rejected=[], battery_pct=None))
 
 
+# 40 still minutes at 60-62 bpm, then 128 for 6 (and the minute just begun, which completes them): far
+# under the rule floor's 150 at rest for 10 minutes, so only PulseNet (with the baseline) can see it.
+RACING_AT_REST = [60.0 + (i % 3) for i in range(40)] + [128.0] * 7
+
+
 def test_a_heart_racing_at_rest_opens_an_episode_from_pulsenet_where_no_rule_fires(device):
-    """40 still minutes at 60 bpm, then 128 for 6: far under the rule floor's 150 at rest for 10
-    minutes, so only the model (with the wearer's baseline) can open this episode."""
-    ingest_trace(device, [60.0 + (i % 3) for i in range(40)] + [128.0] * 6 + [128.0])
+    ingest_trace(device, RACING_AT_REST)
     assert wearers_detect_run(wearer_ids=[device.wearer_id]).found == 1
     episode = Episode.objects.get(wearer=device.wearer)
     assert episode.kind in PAGES_AS_ONE["high_heart_rate"]
